@@ -1,0 +1,174 @@
+//! `--sweep`: how large must a task be before the queue pays for itself?
+//!
+//! The cost of a task is set by the size of the numbers it checks: near 10^2 a
+//! check is a few nanoseconds, near 10^14 a prime takes five million
+//! divisions. For each size the same numbers go through the same workers one
+//! per message and then `--batch` per message (64 unless given), beside a
+//! serial run in this process.
+
+use crate::{Queue, RunArgs, batches, default_workers, serial, start};
+use serde::Serialize;
+use std::process::ExitCode;
+use workers::report::{Machine, Table, human_ns, print_json, ratio};
+use workers::stats::Summary;
+
+/// Serial time each size aims for: long enough to time, short enough to sweep.
+const TARGET_NS: u64 = 50_000_000;
+/// Bounds on numbers per size: enough to spread, few enough for one per message.
+const MIN_TASKS: u64 = 256;
+const MAX_TASKS: u64 = 20_000;
+
+/// One way of sending the tasks, measured.
+#[derive(Debug, Serialize)]
+struct Leg {
+    /// Numbers per message.
+    batch: u32,
+    /// Wall time of a whole round.
+    wall_ns: Summary,
+    /// Wall time each task added beyond its share of the serial work: the
+    /// queue's cost per task (sending, receiving, waking up, serializing).
+    overhead_per_task_ns: f64,
+    /// Serial time over parallel time; above 1 the queue paid off.
+    speedup: f64,
+}
+
+/// The measurements for numbers of one size.
+#[derive(Debug, Serialize)]
+struct Row {
+    /// The numbers checked start here.
+    from: u64,
+    tasks: u64,
+    /// Median serial time per number: the task cost.
+    task_ns: f64,
+    serial_ns: Summary,
+    unbatched: Leg,
+    batched: Leg,
+}
+
+#[derive(Debug, Serialize)]
+struct SweepReport {
+    machine: Machine,
+    workers: usize,
+    rows: Vec<Row>,
+    /// The smallest task cost at which parallel beat serial, one per message.
+    crossover_unbatched_ns: Option<f64>,
+    /// The same with batching.
+    crossover_batched_ns: Option<f64>,
+}
+
+pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let workers = args.workers.map_or_else(default_workers, usize::from);
+    let batch = if args.batch > 1 { args.batch } else { 64 };
+    let (mut queue, _) = start(workers, None)?;
+    let mut rows = Vec::new();
+    for exp in (2..=14).step_by(2) {
+        let from = 10u64.pow(exp);
+        let probe: Vec<u64> = (from..from + MIN_TASKS).collect();
+        let per_task = (serial(&probe).1 / MIN_TASKS).max(1);
+        let tasks = (TARGET_NS / per_task).clamp(MIN_TASKS, MAX_TASKS);
+        let numbers: Vec<u64> = (from..from + tasks).collect();
+        let serial_ns = repeat(args.repeats, || Ok(serial(&numbers).1))?;
+        let unbatched =
+            leg(&mut queue, &numbers, 1, &serial_ns, workers, args.repeats)?;
+        let batched = leg(
+            &mut queue,
+            &numbers,
+            batch,
+            &serial_ns,
+            workers,
+            args.repeats,
+        )?;
+        rows.push(Row {
+            from,
+            tasks,
+            task_ns: serial_ns.median / tasks as f64,
+            serial_ns,
+            unbatched,
+            batched,
+        });
+    }
+    queue.shut_down()?;
+    let crossover = |pick: fn(&Row) -> &Leg| {
+        rows.iter()
+            .find(|r| pick(r).speedup > 1.0)
+            .map(|r| r.task_ns)
+    };
+    let report = SweepReport {
+        machine: Machine::here(),
+        workers,
+        crossover_unbatched_ns: crossover(|r| &r.unbatched),
+        crossover_batched_ns: crossover(|r| &r.batched),
+        rows,
+    };
+    if args.json {
+        print_json(&report)?;
+    } else {
+        print_sweep(&report, batch, args.repeats);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Times `repeats` rounds of `numbers` through the queue, `batch` per message.
+fn leg(
+    queue: &mut Queue,
+    numbers: &[u64],
+    batch: u32,
+    serial_ns: &Summary,
+    workers: usize,
+    repeats: u32,
+) -> anyhow::Result<Leg> {
+    let jobs = batches(numbers, batch);
+    let wall_ns = repeat(repeats, || Ok(queue.round(&jobs)?.wall_ns))?;
+    let tasks = numbers.len() as f64;
+    Ok(Leg {
+        batch,
+        wall_ns,
+        overhead_per_task_ns: (wall_ns.median - serial_ns.median / workers as f64)
+            / tasks,
+        speedup: serial_ns.median / wall_ns.median,
+    })
+}
+
+fn repeat(
+    n: u32,
+    mut f: impl FnMut() -> anyhow::Result<u64>,
+) -> anyhow::Result<Summary> {
+    let samples = (0..n)
+        .map(|_| f().map(|ns| ns as f64))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Summary::of(&samples).expect("at least one repeat"))
+}
+
+fn print_sweep(r: &SweepReport, batch: u32, repeats: u32) {
+    println!(
+        "Queue cost against task cost: {} workers, median of {repeats} rounds.\n",
+        r.workers
+    );
+    let mut t = Table::new([
+        "numbers from".to_string(),
+        "task".into(),
+        "1/msg speedup".into(),
+        "overhead".into(),
+        format!("{batch}/msg speedup"),
+        "overhead".into(),
+    ]);
+    for row in &r.rows {
+        t.row([
+            format!("10^{}", row.from.ilog10()),
+            human_ns(row.task_ns),
+            ratio(row.unbatched.speedup),
+            human_ns(row.unbatched.overhead_per_task_ns),
+            ratio(row.batched.speedup),
+            human_ns(row.batched.overhead_per_task_ns),
+        ]);
+    }
+    print!("{t}");
+    let say = |label: &str, c: Option<f64>| match c {
+        Some(ns) => {
+            println!("{label}: parallel first wins at tasks of {}", human_ns(ns))
+        }
+        None => println!("{label}: parallel never won in this sweep"),
+    };
+    say("1 per message", r.crossover_unbatched_ns);
+    say(&format!("{batch} per message"), r.crossover_batched_ns);
+}

@@ -1,0 +1,104 @@
+//! Ctrl-C and `kill`: leave nothing behind, exit 130.
+//!
+//! A signal's default action kills the parent on the spot: no destructor runs,
+//! so the guards that reap children and unlink shared segments never get their
+//! chance. Instead a thread waits for SIGINT, SIGTERM and SIGHUP, kills every
+//! worker this process started, runs the registered clean-ups, and exits with
+//! the shell's convention of 128 + the signal number.
+
+use rustix::process::{Pid, Signal, WaitOptions, kill_process, waitpid};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use std::sync::{Mutex, Once};
+
+/// Children alive now, so the signal thread can kill them.
+static CHILDREN: Mutex<Vec<Pid>> = Mutex::new(Vec::new());
+/// A clean-up with the id its [`OnSignal`] guard removes it by.
+type Cleanup = (u64, Box<dyn FnOnce() + Send>);
+/// Clean-ups to run on a signal: unlinking a segment, deleting a file or key.
+static CLEANUPS: Mutex<Vec<Cleanup>> = Mutex::new(Vec::new());
+
+/// Starts the signal thread once per process. Call it early in the parent.
+pub fn install() -> anyhow::Result<()> {
+    static ONCE: Once = Once::new();
+    let mut result = Ok(());
+    ONCE.call_once(|| match Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(mut signals) => {
+            std::thread::spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    tear_down();
+                    std::process::exit(128 + signal);
+                }
+            });
+        }
+        Err(e) => result = Err(e.into()),
+    });
+    result
+}
+
+/// Kills and reaps every registered child, then runs every clean-up.
+fn tear_down() {
+    let children = std::mem::take(&mut *lock(&CHILDREN));
+    for &pid in &children {
+        // The child may already be gone; either way it is not running after this.
+        let _ = kill_process(pid, Signal::KILL);
+    }
+    for pid in children {
+        let _ = waitpid(Some(pid), WaitOptions::empty());
+    }
+    for (_, cleanup) in std::mem::take(&mut *lock(&CLEANUPS)) {
+        cleanup();
+    }
+}
+
+/// Locks a registry even if a panicking thread poisoned it: the data (a list of
+/// pids or closures) is still sound.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn register_child(pid: Pid) {
+    lock(&CHILDREN).push(pid);
+}
+
+pub(crate) fn forget_child(pid: Pid) {
+    lock(&CHILDREN).retain(|&p| p != pid);
+}
+
+/// A clean-up that runs if a signal ends the process, until it is dropped.
+///
+/// Keep it beside the resource's own guard: the guard cleans up on normal exit
+/// and on errors; this covers the signal path, where no destructor runs.
+#[derive(Debug)]
+pub struct OnSignal(u64);
+
+impl OnSignal {
+    /// Registers `cleanup` to run if SIGINT, SIGTERM or SIGHUP ends the process.
+    pub fn new(cleanup: impl FnOnce() + Send + 'static) -> OnSignal {
+        static NEXT: std::sync::atomic::AtomicU64 =
+            std::sync::atomic::AtomicU64::new(0);
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        lock(&CLEANUPS).push((id, Box::new(cleanup)));
+        OnSignal(id)
+    }
+}
+
+impl Drop for OnSignal {
+    fn drop(&mut self) {
+        lock(&CLEANUPS).retain(|(id, _)| *id != self.0);
+    }
+}
+
+/// In a worker: let the parent decide about Ctrl-C.
+///
+/// A terminal's Ctrl-C reaches every process in the foreground group. If the
+/// workers died of it, the parent would see them vanish and report a crash
+/// instead of an interruption; so workers ignore SIGINT and the parent kills
+/// them. Workers also die with their parent (`PR_SET_PDEATHSIG`), so a parent
+/// killed by SIGKILL, which no handler can catch, still leaves none behind.
+pub fn worker_defers_to_parent() -> anyhow::Result<()> {
+    rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+    // Registering a flag replaces the default action (terminate) for SIGINT.
+    signal_hook::flag::register(SIGINT, std::sync::Arc::default())?;
+    Ok(())
+}

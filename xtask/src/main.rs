@@ -1,0 +1,60 @@
+//! The project's own commands, run with `cargo xtask <command>`.
+//!
+//! - `cargo xtask measure` reruns every measurement the book shows and writes
+//!   `book/src/measured/`, each file stamped with the machine and revision.
+//! - `cargo xtask ci` is the one test command: it installs what is missing
+//!   (mdbook, redis-server), then runs fmt, clippy, every test and the book
+//!   checks. `.ci/run` calls it and nothing else.
+
+mod book;
+mod ci;
+mod measure;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(about = "The workspace's own commands")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Rerun every measurement and rewrite book/src/measured/
+    Measure {
+        /// Only the measurements whose file name contains this
+        #[arg(long)]
+        only: Option<String>,
+    },
+    /// The test command: install what is missing, then fmt, clippy, tests, book
+    Ci,
+    /// Only the book checks: includes, anchors, links, measured files, mdbook build
+    Book,
+}
+
+/// The workspace root (the parent of this crate's folder).
+fn root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Measure { only } => measure::run(only.as_deref()),
+        Task::Ci => ci::run(),
+        Task::Book => book::check(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

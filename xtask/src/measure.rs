@@ -1,0 +1,294 @@
+//! `cargo xtask measure`: rerun every measurement the book shows.
+//!
+//! Each measurement is a command and the file its output goes to under
+//! `book/src/measured/`. A `.txt` file holds what a student sees, under a
+//! stamp line and the command itself; a `.json` file wraps the program's
+//! `--json` document with the same stamp. Tables that set a claim beside a
+//! figure are rendered from the JSON into `.md` files, so no number in the
+//! book is typed by hand.
+
+use crate::root;
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use workers::ps;
+
+/// One command whose output the book shows.
+#[derive(Debug)]
+pub struct Measurement {
+    /// File name under `book/src/measured/`; `.json` runs with `--json`.
+    pub file: &'static str,
+    /// The binary, as `cargo run --bin` names it.
+    pub bin: &'static str,
+    /// Its arguments.
+    pub args: &'static [&'static str],
+    /// Worker to kill with SIGKILL once the run is under way, to show a fault.
+    /// The file then holds what the program said on stderr, and its exit code.
+    pub kill_worker: Option<usize>,
+}
+
+impl Measurement {
+    const fn of(
+        file: &'static str,
+        bin: &'static str,
+        args: &'static [&'static str],
+    ) -> Self {
+        Measurement {
+            file,
+            bin,
+            args,
+            kill_worker: None,
+        }
+    }
+
+    const fn killing(self, worker: usize) -> Self {
+        Measurement {
+            kill_worker: Some(worker),
+            ..self
+        }
+    }
+}
+
+/// Heavy numbers: near 10^12 a prime takes half a million divisions.
+const HEAVY: &[&str] = &["--from", "1000000000000", "--to", "1000000010000"];
+const HEAVY_64: &[&str] = &[
+    "--from",
+    "1000000000000",
+    "--to",
+    "1000000010000",
+    "--batch",
+    "64",
+];
+const HEAVY_4: &[&str] = &[
+    "--from",
+    "1000000000000",
+    "--to",
+    "1000000010000",
+    "--batch",
+    "4",
+];
+
+/// Every measurement, in the order they run.
+pub const MEASUREMENTS: &[Measurement] = &[
+    Measurement::of("01-default.txt", "01-work-queue", &[]),
+    Measurement::of(
+        "01-slow-worker.txt",
+        "01-work-queue",
+        &["--slow-worker", "1", "--repeats", "1"],
+    ),
+    Measurement::of("01-batched.txt", "01-work-queue", &["--batch", "64"]),
+    Measurement::of("01-sweep.json", "01-work-queue", &["--sweep"]),
+    Measurement::of("01-heavy-1.json", "01-work-queue", HEAVY),
+    Measurement::of("01-heavy-64.json", "01-work-queue", HEAVY_64),
+    Measurement::of("01-killed-worker.txt", "01-work-queue", HEAVY_4).killing(1),
+];
+
+/// Makes a markdown file's text from measured JSON.
+type Render = fn() -> anyhow::Result<String>;
+
+/// Files rendered from the measured JSON, with what renders them.
+pub const RENDERED: &[(&str, Render)] = &[
+    ("01-sweep.md", crate::book::render_sweep),
+    ("01-claims.md", crate::book::render_work_queue_claims),
+];
+
+pub fn measured_dir() -> PathBuf {
+    root().join("book/src/measured")
+}
+
+pub fn run(only: Option<&str>) -> anyhow::Result<()> {
+    let status = Command::new("cargo")
+        .args(["build", "--workspace", "--bins"])
+        .current_dir(root())
+        .status()?;
+    if !status.success() {
+        bail!("cargo build failed");
+    }
+    let stamp = Stamp::here()?;
+    std::fs::create_dir_all(measured_dir())?;
+    for m in MEASUREMENTS {
+        if only.is_some_and(|o| !m.file.contains(o)) {
+            continue;
+        }
+        println!("measure: {} ({})", m.file, m.command());
+        let json = m.file.ends_with(".json");
+        let out = m.execute(json)?;
+        let text = if json {
+            let doc: Value = serde_json::from_str(&out)
+                .with_context(|| format!("{} printed no JSON", m.bin))?;
+            let wrapped =
+                json!({ "stamp": stamp, "command": m.command(), "output": doc });
+            serde_json::to_string_pretty(&wrapped)? + "\n"
+        } else {
+            let note = m.kill_worker.map_or(String::new(), |w| {
+                format!("\n# ...and 0.3 s in, from another terminal: kill -KILL <pid of worker {w}>")
+            });
+            format!(
+                "{}\n$ {}{note}\n{}",
+                stamp.line(),
+                m.command(),
+                normalize(&out)
+            )
+        };
+        std::fs::write(measured_dir().join(m.file), text)?;
+    }
+    for (file, render) in RENDERED {
+        std::fs::write(measured_dir().join(file), render()?)?;
+    }
+    println!("measure: wrote {}", measured_dir().display());
+    Ok(())
+}
+
+impl Measurement {
+    /// The command as a student types it.
+    pub fn command(&self) -> String {
+        let mut c = format!("cargo run --bin {}", self.bin);
+
+        if !self.args.is_empty() || self.file.ends_with(".json") {
+            c.push_str(" --");
+        }
+        for a in self.args {
+            c.push(' ');
+            c.push_str(a);
+        }
+        if self.file.ends_with(".json") {
+            c.push_str(" --json");
+        }
+        c
+    }
+
+    /// Runs the already-built binary, as `cargo run` would, and returns what
+    /// the book shows: stdout, or for a fault, stderr and the exit code.
+    fn execute(&self, json: bool) -> anyhow::Result<String> {
+        let exe = root().join("target/debug").join(self.bin);
+        let mut cmd = Command::new(&exe);
+        cmd.args(self.args).current_dir(root());
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        if json {
+            cmd.arg("--json");
+        }
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("cannot run {}", exe.display()))?;
+        if let Some(w) = self.kill_worker {
+            let kids =
+                ps::wait_for_children(child.id(), w + 1, Duration::from_secs(10))
+                    .context("the workers did not start")?;
+            std::thread::sleep(Duration::from_millis(300));
+            sh("kill", &["-KILL", &kids[w].to_string()])?;
+        }
+        let out = child.wait_with_output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match self.kill_worker {
+            Some(_) if !out.status.success() => Ok(format!(
+                "{stderr}(exit status {})\n",
+                out.status.code().unwrap_or(-1)
+            )),
+            Some(_) => {
+                bail!("`{}` survived a killed worker with exit 0", self.command())
+            }
+            None if out.status.success() => Ok(String::from_utf8(out.stdout)?),
+            None => bail!("`{}` failed ({}): {stderr}", self.command(), out.status),
+        }
+    }
+}
+
+/// Where, when and from what a figure was measured.
+#[derive(Debug, serde::Serialize)]
+pub struct Stamp {
+    pub date: String,
+    pub cpu: String,
+    pub cores: usize,
+    pub kernel: String,
+    pub rustc: String,
+    pub revision: String,
+}
+
+impl Stamp {
+    fn here() -> anyhow::Result<Stamp> {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+            .unwrap_or_else(|| "unknown CPU".into());
+        let dirty = !sh("git", &["status", "--porcelain", "--untracked-files=no"])?
+            .is_empty();
+        let rev = sh("git", &["rev-parse", "--short", "HEAD"])
+            .unwrap_or_else(|_| "none".into());
+        Ok(Stamp {
+            date: sh("date", &["-u", "+%Y-%m-%d"])?,
+            cpu,
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            kernel: sh("uname", &["-r"])?,
+            rustc: sh("rustc", &["--version"])?,
+            revision: if dirty { format!("{rev}+changes") } else { rev },
+        })
+    }
+
+    /// The stamp as the first line of a `.txt` file.
+    fn line(&self) -> String {
+        format!(
+            "# measured {} on {}, {} cores, Linux {}, {}, revision {}",
+            self.date, self.cpu, self.cores, self.kernel, self.rustc, self.revision
+        )
+    }
+}
+
+/// Runs a command in the workspace root and returns its trimmed stdout.
+fn sh(program: &str, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .output()?;
+    if !out.status.success() {
+        bail!("{program} {} failed", args.join(" "));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Replaces what changes on every run but carries no lesson (process ids) with
+/// a placeholder, so a rerun only changes the figures that matter.
+fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("pid ") {
+        let (head, tail) = rest.split_at(at + 4);
+        out.push_str(head);
+        let digits =
+            tail.len() - tail.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            out.push_str("<pid>");
+        }
+        rest = &tail[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_ids_are_normalized() {
+        assert_eq!(
+            normalize("worker 1 (pid 11702) died; pid 7 too; rapid growth"),
+            "worker 1 (pid <pid>) died; pid <pid> too; rapid growth"
+        );
+    }
+
+    #[test]
+    fn every_measurement_has_a_unique_file() {
+        let mut files: Vec<&str> = MEASUREMENTS.iter().map(|m| m.file).collect();
+        files.extend(RENDERED.iter().map(|(f, _)| *f));
+        let n = files.len();
+        files.sort_unstable();
+        files.dedup();
+        assert_eq!(files.len(), n);
+    }
+}
