@@ -1,12 +1,142 @@
-//! `cargo run --bin 04-rawvalue-flag`: not written yet.
+//! Chapter 4: the stop flag is an atomic byte in a raw shared-memory segment.
 //!
-//! The workspace is laid out whole from the start so that every chapter's
-//! command exists; this program is filled in by its own issue.
+//! Run it: `cargo run --bin 04-rawvalue-flag` (or `cargo run -p rawvalue-flag`).
+//! Try `--case prime`, `--case early`, `--check-every 10`, `--help`.
+//!
+//! Python's `multiprocessing.RawValue` is a C value in shared memory with no
+//! lock around it. The Rust counterpart is a POSIX shared-memory segment
+//! (`shm_open` + `mmap`, through the shared_memory crate) holding an atomic
+//! byte that every process loads with `Ordering::Relaxed`: no lock and no
+//! fence, the same machine instruction as a plain load, yet no undefined
+//! behaviour.
+
+use anyhow::Context;
+use shared_memory::{Shmem, ShmemConf};
+use std::sync::atomic::{AtomicU8, Ordering};
+use workers::coop::SharedFlag;
+use workers::interrupt::OnSignal;
+use workers::search::StopFlag;
+
+/// Bytes in the segment: one cache line, of which the flag uses the first.
+const SEGMENT: usize = 64;
+
+// ANCHOR: create
+/// The parent's segment: created under a name unique to this run.
+struct RawFlag {
+    /// The segment's name, as workers open it (`/dev/shm/<name>` on Linux).
+    name: String,
+    /// The owning handle: dropping it unlinks the name. Dropped as soon as
+    /// every worker has opened the segment.
+    owner: Option<Shmem>,
+    /// Unlinks the name if Ctrl-C ends the run before that.
+    _on_signal: OnSignal,
+}
+
+impl RawFlag {
+    fn new() -> anyhow::Result<Self> {
+        let name = format!(
+            "04-rawvalue-flag-{}-{}",
+            std::process::id(),
+            workers::clock::now_ns()
+        );
+        // `create` opens with O_CREAT | O_EXCL: an existing segment of the
+        // same name is an error, never reused. A new segment is all zeros,
+        // so the flag starts down.
+        let owner = ShmemConf::new()
+            .os_id(&name)
+            .size(SEGMENT)
+            .create()
+            .with_context(|| {
+                format!("cannot create shared memory segment {name}")
+            })?;
+        let doomed = name.clone();
+        let _on_signal = OnSignal::new(move || {
+            let _ = rustix::shm::unlink(doomed.as_str());
+        });
+        Ok(RawFlag {
+            name,
+            owner: Some(owner),
+            _on_signal,
+        })
+    }
+}
+// ANCHOR_END: create
+
+// ANCHOR: view
+/// One process's mapping of the segment.
+struct RawView {
+    /// The mapping. `Shmem` is neither `Send` nor `Sync`, and its `as_slice` is
+    /// unsafe for good reason: other processes write this memory. We only
+    /// ever take a raw pointer to it.
+    shmem: Shmem,
+}
+
+impl RawView {
+    fn flag(&self) -> &AtomicU8 {
+        // SAFETY: the pointer is valid for `SEGMENT` bytes for as long as
+        // `self.shmem` is mapped (the borrow ties the reference to it), a u8
+        // needs no alignment, and every process accesses it only atomically.
+        unsafe { AtomicU8::from_ptr(self.shmem.as_ptr()) }
+    }
+}
+// ANCHOR_END: view
+
+// ANCHOR: check
+impl StopFlag for RawView {
+    /// "Raw": a relaxed load. It promises only that we read some value that
+    /// was stored, whole, never a torn or invented one: all a one-way stop
+    /// flag needs. Nothing else is published with it, so nothing else needs
+    /// ordering.
+    fn is_set(&self) -> anyhow::Result<bool> {
+        Ok(self.flag().load(Ordering::Relaxed) != 0)
+    }
+
+    fn raise(&self) -> anyhow::Result<()> {
+        self.flag().store(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+// ANCHOR_END: check
+
+// ANCHOR: share
+impl SharedFlag for RawFlag {
+    const WHAT: &'static str = "an atomic byte in POSIX shared memory";
+    /// Workers open the segment by name.
+    type Handle = String;
+    type View = RawView;
+
+    fn create() -> anyhow::Result<Self> {
+        RawFlag::new()
+    }
+
+    fn handle(&self) -> String {
+        self.name.clone()
+    }
+
+    fn open(name: String) -> anyhow::Result<RawView> {
+        let shmem = ShmemConf::new()
+            .os_id(&name)
+            .open()
+            .with_context(|| format!("cannot open shared memory segment {name}"))?;
+        anyhow::ensure!(shmem.len() >= SEGMENT, "segment {name} is too small");
+        Ok(RawView { shmem })
+    }
+
+    fn lower(mine: &RawView) -> anyhow::Result<()> {
+        mine.flag().store(0, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Every worker has mapped the segment: unlink its name now. The memory
+    /// lives until the last mapping goes, and even a SIGKILL of the parent
+    /// can no longer leave `/dev/shm/04-rawvalue-flag-*` behind.
+    fn all_opened(&mut self) -> anyhow::Result<()> {
+        drop(self.owner.take());
+        Ok(())
+    }
+}
+// ANCHOR_END: share
 
 fn main() -> std::process::ExitCode {
-    eprintln!(
-        "04-rawvalue-flag is not written yet: its chapter of the book is still to come. \
-         Try `cargo run --bin 01-work-queue`."
-    );
-    std::process::ExitCode::FAILURE
+    workers::coop::main::<RawFlag>()
 }

@@ -6,12 +6,16 @@
 //! lives here once, so the lessons stay short and the book explains it once.
 
 pub mod clock;
+pub mod coop;
 pub mod crew;
 pub mod interrupt;
 pub mod prime;
 pub mod ps;
 pub mod report;
+pub mod search;
 pub mod stats;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use crew::{Crew, WorkerEnd};
 

@@ -83,6 +83,12 @@ pub const MEASUREMENTS: &[Measurement] = &[
     Measurement::of("01-heavy-1.json", "01-work-queue", HEAVY),
     Measurement::of("01-heavy-64.json", "01-work-queue", HEAVY_64),
     Measurement::of("01-killed-worker.txt", "01-work-queue", HEAVY_4).killing(1),
+    Measurement::of("04-default.txt", "04-rawvalue-flag", &[]),
+    Measurement::of("04-prime.json", "04-rawvalue-flag", &["--case", "prime"]),
+    Measurement::of("05-default.txt", "05-mmap-flag", &[]),
+    Measurement::of("05-prime.txt", "05-mmap-flag", &["--case", "prime"]),
+    Measurement::of("05-prime.json", "05-mmap-flag", &["--case", "prime"]),
+    Measurement::of("05-early.json", "05-mmap-flag", &["--case", "early"]),
 ];
 
 /// Makes a markdown file's text from measured JSON.
@@ -92,6 +98,7 @@ type Render = fn() -> anyhow::Result<String>;
 pub const RENDERED: &[(&str, Render)] = &[
     ("01-sweep.md", crate::book::render_sweep),
     ("01-claims.md", crate::book::render_work_queue_claims),
+    ("04-05-claims.md", crate::book::render_local_flag_claims),
 ];
 
 pub fn measured_dir() -> PathBuf {

@@ -1,0 +1,183 @@
+//! Checks that every flag chapter's tests run against its own binary.
+//!
+//! The flag chapters share one program shape (see [`crate::coop`]), so they
+//! share its tests too: each chapter's `tests/cli.rs` names its binary and
+//! the prefix of the files or segments it must never leave behind, and calls
+//! these. Only built with the `testkit` feature, for dev-dependencies.
+
+use crate::ps;
+use crate::search::{Case, candidates};
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+/// Runs `bin` with `args` and `--json`, expecting success; returns the document.
+pub fn json_run(bin: &Path, args: &[&str]) -> Value {
+    let out = Command::new(bin)
+        .args(args)
+        .arg("--json")
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).expect("--json prints one JSON document")
+}
+
+/// Every case reports its known smallest factor, or none for the prime.
+pub fn every_case_finds_its_factor(bin: &Path) {
+    for case in Case::ALL {
+        let v = json_run(
+            bin,
+            &["--case", case.name(), "--repeats", "1", "--trials", "3"],
+        );
+        let (n, factor) = case.number();
+        assert_eq!(v["n"], n);
+        assert_eq!(v["factor"].as_u64(), factor, "case {}", case.name());
+    }
+}
+
+/// In the early case the worker that did not find the factor stops long
+/// before the end of its share: the flag really ends its search.
+pub fn early_exit_stops_the_others(bin: &Path) {
+    let v = json_run(
+        bin,
+        &[
+            "--case",
+            "early",
+            "--workers",
+            "2",
+            "--repeats",
+            "1",
+            "--trials",
+            "3",
+        ],
+    );
+    let w0 = &v["per_worker"][0];
+    assert_eq!(w0["searched"]["outcome"], "Stopped", "{w0}");
+    let share = candidates(Case::Early.number().0) / 2;
+    let tried = w0["searched"]["checked"].as_u64().unwrap();
+    assert!(tried < share / 2, "worker 0 tried {tried} of its {share}");
+    assert_eq!(
+        v["per_worker"][1]["searched"]["outcome"]["Found"],
+        174_020_123
+    );
+}
+
+/// Bad input: a clear message, exit code 2, nothing printed on stdout.
+pub fn bad_input_is_refused_with_exit_2(bin: &Path) {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--check-every", "0"], "--check-every"),
+        (&["--case", "nope"], "--case"),
+        (&["--workers", "0"], "--workers"),
+        (&["--repeats", "0"], "--repeats"),
+        (&["--trials", "0"], "--trials"),
+        (&["--check-every", "-5"], "'-5'"),
+        (&["--workers", "99999999999"], "--workers"),
+    ];
+    for (args, says) in cases {
+        Command::new(bin)
+            .args(*args)
+            .timeout(Duration::from_secs(10))
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(*says));
+    }
+}
+
+/// Names in `/dev/shm` and the temp folder that start with `prefix` and
+/// carry process id `pid`: what a run with that pid could leave behind.
+pub fn leftovers(prefix: &str, pid: u32) -> Vec<String> {
+    let mine = format!("{prefix}-{pid}-");
+    [Path::new("/dev/shm"), &std::env::temp_dir()]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&mine))
+        .collect()
+}
+
+fn start_long(bin: &Path) -> (Child, Vec<u32>) {
+    let child = std::process::Command::new(bin)
+        .args(["--case", "prime", "--repeats", "100"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let kids = ps::wait_for_children(child.id(), 2, Duration::from_secs(10))
+        .expect("workers started");
+    std::thread::sleep(Duration::from_millis(300));
+    (child, kids)
+}
+
+/// Ctrl-C mid-search: exit 130, no worker left, nothing left in `/dev/shm`.
+pub fn ctrl_c_leaves_nothing(bin: &Path, prefix: &str) {
+    let (child, kids) = start_long(bin);
+    let pid = child.id();
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
+    assert!(ok.unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    assert!(
+        leftovers(prefix, pid).is_empty(),
+        "{:?}",
+        leftovers(prefix, pid)
+    );
+}
+
+/// A worker killed mid-search: named in one line, exit 1, nothing left.
+pub fn a_killed_worker_ends_the_run_cleanly(bin: &Path, prefix: &str) {
+    let (child, kids) = start_long(bin);
+    let pid = child.id();
+    let ok = std::process::Command::new("kill")
+        .args(["-KILL", &kids[1].to_string()])
+        .status();
+    assert!(ok.unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("worker 1") && stderr.contains("SIGKILL"),
+        "{stderr}"
+    );
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    assert!(
+        leftovers(prefix, pid).is_empty(),
+        "{:?}",
+        leftovers(prefix, pid)
+    );
+}
+
+/// A normal run: exit 0, every worker reaped, nothing left behind.
+pub fn a_normal_run_leaves_nothing(bin: &Path, prefix: &str) {
+    let child = std::process::Command::new(bin)
+        .args(["--case", "early", "--trials", "5"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let kids = ps::wait_for_children(pid, 1, Duration::from_secs(10)).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    assert!(
+        leftovers(prefix, pid).is_empty(),
+        "{:?}",
+        leftovers(prefix, pid)
+    );
+}
