@@ -531,6 +531,7 @@ fn main() -> ExitCode {
             })
         }
     };
+    interrupt::defer_to_signal();
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
         ExitCode::FAILURE

@@ -12,12 +12,13 @@
 
 use anyhow::Context;
 use shared_memory::{Shmem, ShmemConf};
-use std::sync::atomic::{AtomicU8, Ordering};
-use workers::coop::SharedFlag;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use workers::coop::{Counter, SharedFlag};
 use workers::interrupt::OnSignal;
 use workers::search::StopFlag;
 
-/// Bytes in the segment: one cache line, of which the flag uses the first.
+/// Bytes in the segment: one cache line. The flag is byte 0; a counter for
+/// the lost-update demonstration is the u64 at byte 8.
 const SEGMENT: usize = 64;
 
 // ANCHOR: create
@@ -78,6 +79,13 @@ impl RawView {
         // needs no alignment, and every process accesses it only atomically.
         unsafe { AtomicU8::from_ptr(self.shmem.as_ptr()) }
     }
+
+    fn counter(&self) -> &AtomicU64 {
+        // SAFETY: bytes 8..16 lie inside the segment and live as long as the
+        // mapping; mappings start on a page boundary, so byte 8 is 8-aligned;
+        // every process accesses these bytes only atomically.
+        unsafe { AtomicU64::from_ptr(self.shmem.as_ptr().add(8).cast()) }
+    }
 }
 // ANCHOR_END: view
 
@@ -98,12 +106,42 @@ impl StopFlag for RawView {
 }
 // ANCHOR_END: check
 
+// ANCHOR: counter
+/// What "race conditions possible" means: `+= 1` as two steps loses updates.
+impl Counter for RawView {
+    /// Two atomic steps are not one: between this load and this store another
+    /// worker may store its own `v + 1`, and one of the two additions is lost.
+    fn bump_racy(&self) -> anyhow::Result<()> {
+        let v = self.counter().load(Ordering::Relaxed);
+        self.counter().store(v + 1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// One read-modify-write instruction (`lock xadd` on x86-64): no worker
+    /// can come between its read and its write.
+    fn bump_atomic(&self) -> anyhow::Result<()> {
+        self.counter().fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn count(&self) -> anyhow::Result<u64> {
+        Ok(self.counter().load(Ordering::Relaxed))
+    }
+
+    fn reset(&self) -> anyhow::Result<()> {
+        self.counter().store(0, Ordering::Relaxed);
+        Ok(())
+    }
+}
+// ANCHOR_END: counter
+
 // ANCHOR: share
 impl SharedFlag for RawFlag {
     const WHAT: &'static str = "an atomic byte in POSIX shared memory";
     /// Workers open the segment by name.
     type Handle = String;
     type View = RawView;
+    const HAS_COUNTER: bool = true;
 
     fn create() -> anyhow::Result<Self> {
         RawFlag::new()

@@ -38,3 +38,11 @@ fn a_killed_worker_ends_the_run_cleanly() {
 fn a_normal_run_leaves_nothing_behind() {
     kit::a_normal_run_leaves_nothing(cargo_bin!("04-rawvalue-flag"), PREFIX);
 }
+
+#[test]
+fn load_then_store_loses_updates_fetch_add_does_not() {
+    kit::racy_counter_loses_updates_atomic_does_not(
+        cargo_bin!("04-rawvalue-flag"),
+        5_000_000,
+    );
+}

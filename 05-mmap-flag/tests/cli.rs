@@ -35,3 +35,8 @@ fn a_killed_worker_ends_the_run_cleanly() {
 fn a_normal_run_leaves_nothing_behind() {
     kit::a_normal_run_leaves_nothing(cargo_bin!("05-mmap-flag"), PREFIX);
 }
+
+#[test]
+fn count_is_refused_here_with_exit_2() {
+    kit::count_without_a_counter_is_refused(cargo_bin!("05-mmap-flag"));
+}

@@ -31,7 +31,12 @@ pub trait SharedFlag: Sized {
     /// What a worker needs to open the flag: a name, a path, a channel.
     type Handle: Serialize + DeserializeOwned + Send + 'static;
     /// The flag as a process holds it.
-    type View: StopFlag;
+    type View: StopFlag + Counter;
+    /// Whether `View` has a real counter, for `--count` (see [`Counter`]).
+    const HAS_COUNTER: bool = false;
+    /// The default of `--check-every`: often enough to stop fast, rarely
+    /// enough that looking costs little. A dear flag wants a larger one.
+    const CHECK_EVERY: u64 = 1000;
     /// In the parent: creates a new, lowered flag, unique to this run.
     fn create() -> anyhow::Result<Self>;
     /// In the parent: what to send each worker so it can open the flag.
@@ -46,6 +51,34 @@ pub trait SharedFlag: Sized {
     /// killed outright.
     fn all_opened(&mut self) -> anyhow::Result<()> {
         Ok(())
+    }
+    /// In a helper process the flag needs (a manager, say), started as the
+    /// hidden `serve` subcommand: serve until the parent goes.
+    fn serve(_link: &WorkerArgs) -> anyhow::Result<()> {
+        bail!("this program has no server process")
+    }
+}
+
+/// A counter beside the flag, to show what "unsafe" means for shared state:
+/// `--count N` has every worker add one N times, first in two steps (read,
+/// then write back one more), then in one indivisible step.
+pub trait Counter {
+    /// Reads the counter, then writes back one more: another process can come
+    /// between the two steps, and then one of the two additions is lost.
+    fn bump_racy(&self) -> anyhow::Result<()> {
+        bail!("this flag has no counter")
+    }
+    /// Adds one in a single step no other process can come between.
+    fn bump_atomic(&self) -> anyhow::Result<()> {
+        bail!("this flag has no counter")
+    }
+    /// The counter's value.
+    fn count(&self) -> anyhow::Result<u64> {
+        bail!("this flag has no counter")
+    }
+    /// Sets the counter back to zero.
+    fn reset(&self) -> anyhow::Result<()> {
+        bail!("this flag has no counter")
     }
 }
 
@@ -68,14 +101,18 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Case::Mid)]
     pub case: Case,
     /// Candidates to try between two looks at the flag
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
-    pub check_every: u64,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    pub check_every: Option<u64>,
     /// Searches to time (each one parallel and serial)
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeats: u32,
     /// Stop-latency trials: raise the flag, time until every worker stopped
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub trials: u32,
+    /// Also have every worker add one to a shared counter this many times,
+    /// racily and then atomically, and count the lost updates
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub count: Option<u64>,
     /// Print one JSON document instead of the text report
     #[arg(long)]
     pub json: bool,
@@ -86,6 +123,12 @@ enum Role {
     /// Internal: run as a worker process (started by the parent).
     #[command(hide = true)]
     Worker {
+        #[command(flatten)]
+        link: WorkerArgs,
+    },
+    /// Internal: run the flag's helper process (started by the parent).
+    #[command(hide = true)]
+    Serve {
         #[command(flatten)]
         link: WorkerArgs,
     },
@@ -116,6 +159,8 @@ enum Order<H: Serialize + DeserializeOwned> {
         samples: u32,
         local: bool,
     },
+    /// Add one to the shared counter `times` times, racily or atomically.
+    Count { times: u64, racy: bool },
     /// Answer `Pong` at once: one round trip, for scale.
     Ping,
     /// The poison pill.
@@ -137,6 +182,7 @@ enum Reply {
     /// Nanoseconds per look at the flag, one value per sample.
     Bench(Vec<f64>),
     Pong,
+    Counted,
     Finished,
     /// The flag failed (its server died, say): why, in one line.
     Failed(String),
@@ -144,14 +190,45 @@ enum Reply {
 
 /// Runs a flag chapter: the parent by default, a worker when told so.
 pub fn main<F: SharedFlag>() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    // The default check interval is the chapter's; setting it here also
+    // shows it in `--help`.
+    let every = F::CHECK_EVERY;
+    let matches = Cli::command()
+        .about(format!(
+            "Workers search for a factor and stop early on a shared flag: {}.",
+            F::WHAT
+        ))
+        .mut_arg("check_every", |a| {
+            a.default_value(every.to_string()).help(format!(
+                "Candidates to try between two looks at the flag [default: {every}]"
+            ))
+        })
+        .get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.role {
         Some(Role::Worker { link }) => worker::<F>(&link),
+        Some(Role::Serve { link }) => F::serve(&link),
         None => {
+            if cli.run.count.is_some() && !F::HAS_COUNTER {
+                // Name the program as the user typed it, not this library.
+                let argv0 = std::env::args().next().unwrap_or_default();
+                let name = std::path::Path::new(&argv0)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned());
+                Cli::command()
+                    .bin_name(name.unwrap_or_default())
+                    .error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        "--count needs a counter beside the flag; chapters 3 and 4 have one",
+                    )
+                    .exit();
+            }
             crate::warn_if_unoptimized();
             interrupt::install().and_then(|()| parent::<F>(&cli.run))
         }
     };
+    interrupt::defer_to_signal();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -191,6 +268,19 @@ fn worker<F: SharedFlag>(link: &WorkerArgs) -> anyhow::Result<()> {
                 };
                 match timed {
                     Ok(v) => Reply::Bench(v),
+                    Err(e) => Reply::Failed(format!("{e:#}")),
+                }
+            }
+            Order::Count { times, racy } => {
+                let bump = || {
+                    if racy {
+                        flag.bump_racy()
+                    } else {
+                        flag.bump_atomic()
+                    }
+                };
+                match (0..times).try_for_each(|_| bump()) {
+                    Ok(()) => Reply::Counted,
                     Err(e) => Reply::Failed(format!("{e:#}")),
                 }
             }
@@ -296,6 +386,20 @@ pub struct Report {
     stop_latency_ns: Summary,
     /// Worker time spent after the flag went up, in the last search.
     wasted_ns: u64,
+    /// With `--count`: what the shared counter said.
+    counted: Option<Counted>,
+}
+
+/// The lost-update demonstration: every worker added one `per_worker` times.
+#[derive(Debug, Clone, Serialize)]
+pub struct Counted {
+    per_worker: u64,
+    /// What a counter that lost nothing would say.
+    expected: u64,
+    /// Read, then write back one more.
+    racy: u64,
+    /// One indivisible step.
+    atomic: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -498,6 +602,14 @@ impl<F: SharedFlag> Team<F> {
         }
     }
 
+    /// Every worker adds one `times` times; returns what the counter says.
+    fn count(&mut self, times: u64, racy: bool) -> anyhow::Result<u64> {
+        self.mine.reset()?;
+        self.tell_all(|_| Order::Count { times, racy })?;
+        self.collect_all()?;
+        self.mine.count()
+    }
+
     /// The pill for every worker, then every acknowledgement, then reaping.
     fn finish(mut self) -> anyhow::Result<()> {
         self.tell_all(|_| Order::Stop)?;
@@ -535,13 +647,14 @@ fn summary(samples: &[f64]) -> Summary {
 }
 
 fn parent<F: SharedFlag>(args: &RunArgs) -> anyhow::Result<()> {
+    let check_every = args.check_every.unwrap_or(F::CHECK_EVERY);
     let workers = args.workers.map_or_else(default_workers, usize::from);
     let (n, _) = args.case.number();
     let mut team = Team::<F>::start(workers)?;
 
     // One search untimed: the first after start-up runs on cold caches and
     // cores that have not yet clocked up.
-    team.search(n, args.check_every, None)?;
+    team.search(n, check_every, None)?;
     let timed = |team: &mut Team<F>, k: u64| -> anyhow::Result<_> {
         let t = clock::now_ns();
         let (results, raised) = team.search(n, k, None)?;
@@ -552,7 +665,7 @@ fn parent<F: SharedFlag>(args: &RunArgs) -> anyhow::Result<()> {
     let (mut last, mut raised) = (Vec::new(), None);
     for _ in 0..args.repeats {
         let ns;
-        (ns, last, raised) = timed(&mut team, args.check_every)?;
+        (ns, last, raised) = timed(&mut team, check_every)?;
         parallel.push(ns);
         // The prime case never stops early, so it can show the flag's whole
         // cost: the same search never looking, timed alternately with it.
@@ -568,7 +681,7 @@ fn parent<F: SharedFlag>(args: &RunArgs) -> anyhow::Result<()> {
     let spin = Case::Prime.number().0;
     for _ in 0..args.trials {
         let (results, raised) =
-            team.search(spin, args.check_every, Some(Duration::from_millis(1)))?;
+            team.search(spin, check_every, Some(Duration::from_millis(1)))?;
         let raised = raised.expect("the parent raised the flag");
         if let Some(r) = results.iter().find(|r| r.0.outcome != Outcome::Stopped) {
             bail!("a latency trial ended without the flag: {:?}", r.0.outcome);
@@ -576,6 +689,15 @@ fn parent<F: SharedFlag>(args: &RunArgs) -> anyhow::Result<()> {
         let end = results.iter().map(|r| r.1).max().unwrap_or(raised);
         latency.push(end.saturating_sub(raised) as f64);
     }
+    let counted = match args.count {
+        Some(times) => Some(Counted {
+            per_worker: times,
+            expected: times * workers as u64,
+            racy: team.count(times, true)?,
+            atomic: team.count(times, false)?,
+        }),
+        None => None,
+    };
     team.finish()?;
 
     let serial = (0..args.repeats)
@@ -607,7 +729,7 @@ fn parent<F: SharedFlag>(args: &RunArgs) -> anyhow::Result<()> {
         case: args.case,
         n,
         workers,
-        check_every: args.check_every,
+        check_every,
         factor,
         wasted_ns: per_worker.iter().filter_map(|w| w.after_flag_ns).sum(),
         per_worker,
@@ -618,6 +740,7 @@ fn parent<F: SharedFlag>(args: &RunArgs) -> anyhow::Result<()> {
         local_check_ns: summary(&local_check_ns),
         round_trip_ns: summary(&round_trip_ns),
         stop_latency_ns: summary(&latency),
+        counted,
     };
     if report.factor != args.case.number().1 {
         bail!(
@@ -721,5 +844,24 @@ fn print_report(r: &Report, args: &RunArgs) {
             "Work wasted after the find: {} of worker time.",
             human_ns(r.wasted_ns as f64)
         );
+    }
+    if let Some(c) = &r.counted {
+        println!(
+            "\nA shared counter: {} workers each add one {} times (expected {}).",
+            r.workers, c.per_worker, c.expected
+        );
+        let lost = |got: u64| c.expected.saturating_sub(got).to_string();
+        let mut t = Table::new(["", "counter", "lost updates"]);
+        t.row([
+            "read, then write back one more".into(),
+            c.racy.to_string(),
+            lost(c.racy),
+        ]);
+        t.row([
+            "add in one indivisible step".into(),
+            c.atomic.to_string(),
+            lost(c.atomic),
+        ]);
+        print!("{t}");
     }
 }

@@ -111,6 +111,16 @@ impl<Down: Serialize + DeserializeOwned + Send + 'static> Crew<Down> {
         n: usize,
         extra: impl Fn(usize) -> Vec<String>,
     ) -> anyhow::Result<(Crew<Down>, Inbox<Up>)> {
+        Self::spawn_as("worker", n, extra)
+    }
+
+    /// The same, with another hidden subcommand than `worker`: for helper
+    /// processes such as a manager.
+    pub fn spawn_as<Up: Serialize + DeserializeOwned + Send + 'static>(
+        role: &str,
+        n: usize,
+        extra: impl Fn(usize) -> Vec<String>,
+    ) -> anyhow::Result<(Crew<Down>, Inbox<Up>)> {
         let exe =
             std::env::current_exe().context("cannot find this program's path")?;
         let mut crew = Crew {
@@ -120,7 +130,7 @@ impl<Down: Serialize + DeserializeOwned + Send + 'static> Crew<Down> {
         for index in 0..n {
             let (server, name) = IpcOneShotServer::<Hello<Up, Down>>::new()?;
             let child = Command::new(&exe)
-                .args(["worker", "--server", &name, "--index", &index.to_string()])
+                .args([role, "--server", &name, "--index", &index.to_string()])
                 .args(extra(index))
                 .stdin(Stdio::null())
                 .spawn()

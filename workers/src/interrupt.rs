@@ -9,7 +9,12 @@
 use rustix::process::{Pid, Signal, WaitOptions, kill_process, waitpid};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
+
+/// Set by the signal thread before it kills anything: from then on the
+/// workers' deaths are its doing, not faults for the main thread to report.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Children alive now, so the signal thread can kill them.
 static CHILDREN: Mutex<Vec<Pid>> = Mutex::new(Vec::new());
@@ -26,6 +31,7 @@ pub fn install() -> anyhow::Result<()> {
         Ok(mut signals) => {
             std::thread::spawn(move || {
                 if let Some(signal) = signals.forever().next() {
+                    INTERRUPTED.store(true, Ordering::SeqCst);
                     tear_down();
                     std::process::exit(128 + signal);
                 }
@@ -34,6 +40,18 @@ pub fn install() -> anyhow::Result<()> {
         Err(e) => result = Err(e.into()),
     });
     result
+}
+
+/// Call before `main` returns or reports an error: if a signal is being
+/// handled, the workers' deaths the main thread saw are the signal thread's
+/// doing, so wait here while it finishes and exits with 128 + the signal,
+/// instead of reporting a crash and exiting 1 first.
+pub fn defer_to_signal() {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        loop {
+            std::thread::park();
+        }
+    }
 }
 
 /// Kills and reaps every registered child, then runs every clean-up.

@@ -21,6 +21,17 @@ pub fn children_of(pid: u32) -> Vec<u32> {
         .collect()
 }
 
+/// The command line of process `pid`, its arguments joined by spaces.
+pub fn cmdline(pid: u32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    raw.split(|&b| b == 0)
+        .map(String::from_utf8_lossy)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_end()
+        .to_string()
+}
+
 /// Is process `pid` still there? A zombie (exited but never reaped) counts:
 /// it means some parent failed to reap it.
 pub fn exists(pid: u32) -> bool {

@@ -14,6 +14,15 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
+/// The machine, one test at a time. Each check starts processes that use
+/// every core, and some (the lost-update race) need two workers truly running
+/// together: the tests of one binary take turns so that one's load cannot
+/// change another's outcome.
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    static MACHINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    MACHINE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Runs `bin` with `args` and `--json`, expecting success; returns the document.
 pub fn json_run(bin: &Path, args: &[&str]) -> Value {
     let out = Command::new(bin)
@@ -30,6 +39,7 @@ pub fn json_run(bin: &Path, args: &[&str]) -> Value {
 
 /// Every case reports its known smallest factor, or none for the prime.
 pub fn every_case_finds_its_factor(bin: &Path) {
+    let _turn = turn();
     for case in Case::ALL {
         let v = json_run(
             bin,
@@ -44,6 +54,7 @@ pub fn every_case_finds_its_factor(bin: &Path) {
 /// In the early case the worker that did not find the factor stops long
 /// before the end of its share: the flag really ends its search.
 pub fn early_exit_stops_the_others(bin: &Path) {
+    let _turn = turn();
     let v = json_run(
         bin,
         &[
@@ -70,6 +81,7 @@ pub fn early_exit_stops_the_others(bin: &Path) {
 
 /// Bad input: a clear message, exit code 2, nothing printed on stdout.
 pub fn bad_input_is_refused_with_exit_2(bin: &Path) {
+    let _turn = turn();
     let cases: &[(&[&str], &str)] = &[
         (&["--check-every", "0"], "--check-every"),
         (&["--case", "nope"], "--case"),
@@ -111,14 +123,21 @@ fn start_long(bin: &Path) -> (Child, Vec<u32>) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Workers, plus a helper process where the flag has one.
     let kids = ps::wait_for_children(child.id(), 2, Duration::from_secs(10))
         .expect("workers started");
+    std::thread::sleep(Duration::from_millis(100));
+    let kids = ps::children_of(child.id())
+        .into_iter()
+        .chain(kids)
+        .collect::<Vec<_>>();
     std::thread::sleep(Duration::from_millis(300));
     (child, kids)
 }
 
 /// Ctrl-C mid-search: exit 130, no worker left, nothing left in `/dev/shm`.
 pub fn ctrl_c_leaves_nothing(bin: &Path, prefix: &str) {
+    let _turn = turn();
     let (child, kids) = start_long(bin);
     let pid = child.id();
     let ok = std::process::Command::new("kill")
@@ -142,10 +161,18 @@ pub fn ctrl_c_leaves_nothing(bin: &Path, prefix: &str) {
 
 /// A worker killed mid-search: named in one line, exit 1, nothing left.
 pub fn a_killed_worker_ends_the_run_cleanly(bin: &Path, prefix: &str) {
+    let _turn = turn();
     let (child, kids) = start_long(bin);
     let pid = child.id();
+    let worker_1 = kids
+        .iter()
+        .find(|&&k| {
+            let cmd = ps::cmdline(k);
+            cmd.contains(" worker ") && cmd.contains("--index 1")
+        })
+        .expect("worker 1 is running");
     let ok = std::process::Command::new("kill")
-        .args(["-KILL", &kids[1].to_string()])
+        .args(["-KILL", &worker_1.to_string()])
         .status();
     assert!(ok.unwrap().success());
     let out = child.wait_with_output().unwrap();
@@ -165,6 +192,7 @@ pub fn a_killed_worker_ends_the_run_cleanly(bin: &Path, prefix: &str) {
 
 /// A normal run: exit 0, every worker reaped, nothing left behind.
 pub fn a_normal_run_leaves_nothing(bin: &Path, prefix: &str) {
+    let _turn = turn();
     let child = std::process::Command::new(bin)
         .args(["--case", "early", "--trials", "5"])
         .stdout(Stdio::null())
@@ -180,4 +208,74 @@ pub fn a_normal_run_leaves_nothing(bin: &Path, prefix: &str) {
         "{:?}",
         leftovers(prefix, pid)
     );
+}
+
+/// `--count`: the racy counter loses updates, the atomic one loses none.
+/// `times` must make the workers' runs overlap, even on a loaded machine.
+pub fn racy_counter_loses_updates_atomic_does_not(bin: &Path, times: u64) {
+    let _turn = turn();
+    let t = times.to_string();
+    let v = json_run(
+        bin,
+        &[
+            "--case",
+            "early",
+            "--workers",
+            "2",
+            "--repeats",
+            "1",
+            "--trials",
+            "3",
+            "--count",
+            &t,
+        ],
+    );
+    let c = &v["counted"];
+    assert_eq!(c["expected"], 2 * times);
+    assert_eq!(
+        c["atomic"],
+        2 * times,
+        "the atomic counter lost updates: {c}"
+    );
+    assert!(
+        c["racy"].as_u64().unwrap() < 2 * times,
+        "no update lost: {c}"
+    );
+}
+
+/// `--count` where the flag has no counter: refused with exit 2.
+pub fn count_without_a_counter_is_refused(bin: &Path) {
+    let _turn = turn();
+    Command::new(bin)
+        .args(["--count", "10"])
+        .timeout(Duration::from_secs(10))
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("--count needs a counter"));
+}
+
+/// Kills the helper process (started as `serve`) mid-run: the run ends with
+/// one line naming what failed, exit 1, and no process left.
+pub fn a_dead_helper_ends_the_run_cleanly(bin: &Path, says: &str) {
+    let _turn = turn();
+    let (child, kids) = start_long(bin);
+    let helper = *kids
+        .iter()
+        .find(|&&k| ps::cmdline(k).contains(" serve "))
+        .expect("a helper process started as `serve`");
+    let ok = std::process::Command::new("kill")
+        .args(["-KILL", &helper.to_string()])
+        .status();
+    assert!(ok.unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(says), "{stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one line, not a cascade: {stderr}"
+    );
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
 }

@@ -61,6 +61,16 @@ const HEAVY_64: &[&str] = &[
     "--batch",
     "64",
 ];
+const COUNT_RAW: &[&str] = &[
+    "--case",
+    "early",
+    "--repeats",
+    "1",
+    "--trials",
+    "5",
+    "--count",
+    "5000000",
+];
 const HEAVY_4: &[&str] = &[
     "--from",
     "1000000000000",
@@ -83,7 +93,28 @@ pub const MEASUREMENTS: &[Measurement] = &[
     Measurement::of("01-heavy-1.json", "01-work-queue", HEAVY),
     Measurement::of("01-heavy-64.json", "01-work-queue", HEAVY_64),
     Measurement::of("01-killed-worker.txt", "01-work-queue", HEAVY_4).killing(1),
+    Measurement::of("03-default.txt", "03-manager-flag", &[]),
+    Measurement::of(
+        "03-prime.json",
+        "03-manager-flag",
+        &["--case", "prime", "--count", "2000"],
+    ),
+    Measurement::of(
+        "03-prime-k1000.json",
+        "03-manager-flag",
+        &[
+            "--case",
+            "prime",
+            "--check-every",
+            "1000",
+            "--repeats",
+            "1",
+            "--trials",
+            "10",
+        ],
+    ),
     Measurement::of("04-default.txt", "04-rawvalue-flag", &[]),
+    Measurement::of("04-count.txt", "04-rawvalue-flag", COUNT_RAW),
     Measurement::of("04-prime.json", "04-rawvalue-flag", &["--case", "prime"]),
     Measurement::of("05-default.txt", "05-mmap-flag", &[]),
     Measurement::of("05-prime.txt", "05-mmap-flag", &["--case", "prime"]),
@@ -98,6 +129,7 @@ type Render = fn() -> anyhow::Result<String>;
 pub const RENDERED: &[(&str, Render)] = &[
     ("01-sweep.md", crate::book::render_sweep),
     ("01-claims.md", crate::book::render_work_queue_claims),
+    ("03-claims.md", crate::book::render_manager_claims),
     ("04-05-claims.md", crate::book::render_local_flag_claims),
 ];
 
