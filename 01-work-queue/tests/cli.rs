@@ -7,18 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use workers::prime::is_prime;
 use workers::ps;
+use workers::testkit as kit;
 
 fn json_run(args: &[&str]) -> Value {
-    let out = cargo_bin_cmd!("01-work-queue")
-        .args(args)
-        .arg("--json")
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    serde_json::from_slice(&out).expect("--json prints one JSON document")
+    kit::json_run(cargo_bin!("01-work-queue"), args)
 }
 
 #[test]
@@ -98,15 +90,7 @@ fn bad_input_is_refused_with_exit_2_before_anything_starts() {
         (&["--repeats", "0"], "--repeats"),
         (&["--wat"], "--wat"),
     ];
-    for (args, says) in cases {
-        cargo_bin_cmd!("01-work-queue")
-            .args(*args)
-            .timeout(Duration::from_secs(10))
-            .assert()
-            .code(2)
-            .stdout("")
-            .stderr(predicate::str::contains(*says));
-    }
+    kit::refused_with_exit_2(cargo_bin!("01-work-queue"), cases);
 }
 
 /// Starts a run long enough to interfere with, and waits for its workers.
@@ -132,17 +116,10 @@ fn finish(child: Child) -> (i32, String) {
     (code, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-fn kill(pid: u32, signal: &str) {
-    let ok = Command::new("kill")
-        .args(["-s", signal, &pid.to_string()])
-        .status();
-    assert!(ok.unwrap().success());
-}
-
 #[test]
 fn a_killed_worker_is_named_and_its_tasks_requeued() {
     let (child, kids) = long_run("2");
-    kill(kids[1], "KILL");
+    kit::send_signal(kids[1], "KILL");
     let (code, stderr) = finish(child);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("worker 1"), "{stderr}");
@@ -154,7 +131,7 @@ fn a_killed_worker_is_named_and_its_tasks_requeued() {
 #[test]
 fn the_last_worker_killed_ends_the_run_with_its_tasks_reported_lost() {
     let (child, kids) = long_run("1");
-    kill(kids[0], "KILL");
+    kit::send_signal(kids[0], "KILL");
     let (code, stderr) = finish(child);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("no worker is left"), "{stderr}");
@@ -164,7 +141,7 @@ fn the_last_worker_killed_ends_the_run_with_its_tasks_reported_lost() {
 #[test]
 fn ctrl_c_leaves_no_worker_and_exits_130() {
     let (child, kids) = long_run("2");
-    kill(child.id(), "INT");
+    kit::send_signal(child.id(), "INT");
     let (code, _) = finish(child);
     assert_eq!(code, 130);
     assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());

@@ -37,6 +37,21 @@ pub fn json_run(bin: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&out).expect("--json prints one JSON document")
 }
 
+/// A short run of the early case with two workers, plus `extra` arguments.
+fn quick_early(bin: &Path, extra: &[&str]) -> Value {
+    let args = [
+        "--case",
+        "early",
+        "--workers",
+        "2",
+        "--repeats",
+        "1",
+        "--trials",
+        "3",
+    ];
+    json_run(bin, &[&args[..], extra].concat())
+}
+
 /// Every case reports its known smallest factor, or none for the prime.
 pub fn every_case_finds_its_factor(bin: &Path) {
     let _turn = turn();
@@ -55,19 +70,7 @@ pub fn every_case_finds_its_factor(bin: &Path) {
 /// before the end of its share: the flag really ends its search.
 pub fn early_exit_stops_the_others(bin: &Path) {
     let _turn = turn();
-    let v = json_run(
-        bin,
-        &[
-            "--case",
-            "early",
-            "--workers",
-            "2",
-            "--repeats",
-            "1",
-            "--trials",
-            "3",
-        ],
-    );
+    let v = quick_early(bin, &[]);
     let w0 = &v["per_worker"][0];
     assert_eq!(w0["searched"]["outcome"], "Stopped", "{w0}");
     let share = candidates(Case::Early.number().0) / 2;
@@ -91,6 +94,12 @@ pub fn bad_input_is_refused_with_exit_2(bin: &Path) {
         (&["--check-every", "-5"], "'-5'"),
         (&["--workers", "99999999999"], "--workers"),
     ];
+    refused_with_exit_2(bin, cases);
+}
+
+/// Each of `cases` (arguments, and a phrase the message must hold) is refused
+/// before anything starts: exit code 2, the phrase on stderr, nothing on stdout.
+pub fn refused_with_exit_2(bin: &Path, cases: &[(&[&str], &str)]) {
     for (args, says) in cases {
         Command::new(bin)
             .args(*args)
@@ -100,6 +109,17 @@ pub fn bad_input_is_refused_with_exit_2(bin: &Path) {
             .stdout("")
             .stderr(predicate::str::contains(*says));
     }
+}
+
+/// Sends `signal` (a name such as `INT` or `KILL`) to process `pid`.
+pub fn send_signal(pid: u32, signal: &str) {
+    let ok = std::process::Command::new("kill")
+        .args(["-s", signal, &pid.to_string()])
+        .status();
+    assert!(
+        ok.is_ok_and(|s| s.success()),
+        "kill -s {signal} {pid} failed"
+    );
 }
 
 /// Names in `/dev/shm` and the temp folder that start with `prefix` and
@@ -140,10 +160,7 @@ pub fn ctrl_c_leaves_nothing(bin: &Path, prefix: &str) {
     let _turn = turn();
     let (child, kids) = start_long(bin);
     let pid = child.id();
-    let ok = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status();
-    assert!(ok.unwrap().success());
+    send_signal(pid, "INT");
     let out = child.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
@@ -171,10 +188,7 @@ pub fn a_killed_worker_ends_the_run_cleanly(bin: &Path, prefix: &str) {
             cmd.contains(" worker ") && cmd.contains("--index 1")
         })
         .expect("worker 1 is running");
-    let ok = std::process::Command::new("kill")
-        .args(["-KILL", &worker_1.to_string()])
-        .status();
-    assert!(ok.unwrap().success());
+    send_signal(*worker_1, "KILL");
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -214,22 +228,7 @@ pub fn a_normal_run_leaves_nothing(bin: &Path, prefix: &str) {
 /// `times` must make the workers' runs overlap, even on a loaded machine.
 pub fn racy_counter_loses_updates_atomic_does_not(bin: &Path, times: u64) {
     let _turn = turn();
-    let t = times.to_string();
-    let v = json_run(
-        bin,
-        &[
-            "--case",
-            "early",
-            "--workers",
-            "2",
-            "--repeats",
-            "1",
-            "--trials",
-            "3",
-            "--count",
-            &t,
-        ],
-    );
+    let v = quick_early(bin, &["--count", &times.to_string()]);
     let c = &v["counted"];
     assert_eq!(c["expected"], 2 * times);
     assert_eq!(
@@ -264,10 +263,7 @@ pub fn a_dead_helper_ends_the_run_cleanly(bin: &Path, says: &str) {
         .iter()
         .find(|&&k| ps::cmdline(k).contains(" serve "))
         .expect("a helper process started as `serve`");
-    let ok = std::process::Command::new("kill")
-        .args(["-KILL", &helper.to_string()])
-        .status();
-    assert!(ok.unwrap().success());
+    send_signal(helper, "KILL");
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
