@@ -113,6 +113,10 @@ impl Counter for RawView {
     /// worker may store its own `v + 1`, and one of the two additions is lost.
     fn bump_racy(&self) -> anyhow::Result<()> {
         let v = self.counter().load(Ordering::Relaxed);
+        // The window is a few nanoseconds. On two free cores the other worker
+        // lands in it by itself; yielding here lets it do so on a busy or
+        // single core too, as a preemption at this instant would.
+        std::thread::yield_now();
         self.counter().store(v + 1, Ordering::Relaxed);
         Ok(())
     }

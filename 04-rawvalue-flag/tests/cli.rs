@@ -43,6 +43,6 @@ fn a_normal_run_leaves_nothing_behind() {
 fn load_then_store_loses_updates_fetch_add_does_not() {
     kit::racy_counter_loses_updates_atomic_does_not(
         cargo_bin!("04-rawvalue-flag"),
-        5_000_000,
+        200_000,
     );
 }

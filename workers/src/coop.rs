@@ -111,7 +111,7 @@ pub struct RunArgs {
     pub trials: u32,
     /// Also have every worker add one to a shared counter this many times,
     /// racily and then atomically, and count the lost updates
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub count: Option<u64>,
     /// Print one JSON document instead of the text report
     #[arg(long)]

@@ -225,21 +225,30 @@ pub fn a_normal_run_leaves_nothing(bin: &Path, prefix: &str) {
 }
 
 /// `--count`: the racy counter loses updates, the atomic one loses none.
-/// `times` must make the workers' runs overlap, even on a loaded machine.
+///
+/// The atomic half is certain, and checked on every attempt. The racy half
+/// needs the two workers to really run at once, which a loaded or shared
+/// machine may deny for a whole run: up to three attempts, and it fails only
+/// if none of them lost a single update. `times` should span many scheduler
+/// time slices.
 pub fn racy_counter_loses_updates_atomic_does_not(bin: &Path, times: u64) {
     let _turn = turn();
-    let v = quick_early(bin, &["--count", &times.to_string()]);
-    let c = &v["counted"];
-    assert_eq!(c["expected"], 2 * times);
-    assert_eq!(
-        c["atomic"],
-        2 * times,
-        "the atomic counter lost updates: {c}"
-    );
-    assert!(
-        c["racy"].as_u64().unwrap() < 2 * times,
-        "no update lost: {c}"
-    );
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let v = quick_early(bin, &["--count", &times.to_string()]);
+        let c = v["counted"].clone();
+        assert_eq!(c["expected"], 2 * times);
+        assert_eq!(
+            c["atomic"],
+            2 * times,
+            "the atomic counter lost updates: {c}"
+        );
+        if c["racy"].as_u64().unwrap() < 2 * times {
+            return;
+        }
+        seen.push(c);
+    }
+    panic!("the racy counter lost no update in three runs: {seen:?}");
 }
 
 /// `--count` where the flag has no counter: refused with exit 2.

@@ -72,7 +72,7 @@ const COUNT_RAW: &[&str] = &[
     "--trials",
     "5",
     "--count",
-    "5000000",
+    "1000000",
 ];
 const HEAVY_4: &[&str] = &[
     "--from",
