@@ -12,7 +12,7 @@
 
 mod sweep;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::{CommandFactory, Parser, Subcommand, error::ErrorKind};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -174,7 +174,7 @@ impl Queue {
             ..Round::default()
         };
         let start = clock::now_ns();
-        self.top_up_all(&mut pending, &mut held)?;
+        self.top_up_all(&mut pending, &mut held);
         let mut outstanding = batches.len();
         while outstanding > 0 {
             // No deadline needed here: a worker that dies closes its channel,
@@ -190,18 +190,19 @@ impl Queue {
                         round.found[w] += primes.len() as u64;
                         round.primes.extend(primes);
                         outstanding -= 1;
-                        self.top_up(w, &mut pending, &mut held[w])?;
+                        self.top_up(w, &mut pending, &mut held[w]);
                     }
                     Heard::Message(w, Report::Finished) => {
                         bail!("worker {w} finished before it was told to stop")
                     }
                     Heard::Gone(w) => {
                         let lost: Vec<u64> = held[w].drain(..).flatten().collect();
-                        round.deaths.push(self.bury(w, &lost)?);
+                        let queued = pending.iter().map(Vec::len).sum();
+                        round.deaths.push(self.bury(w, lost.len(), queued)?);
                         if !lost.is_empty() {
                             pending.push_front(lost);
                         }
-                        self.top_up_all(&mut pending, &mut held)?;
+                        self.top_up_all(&mut pending, &mut held);
                         outstanding = pending.len()
                             + held.iter().map(|h| h.len()).sum::<usize>();
                     }
@@ -214,52 +215,62 @@ impl Queue {
 
     /// Fills worker `w`'s places from the queue, if it is alive.
     fn top_up(
-        &self,
+        &mut self,
         w: usize,
         pending: &mut VecDeque<Vec<u64>>,
         held: &mut VecDeque<Vec<u64>>,
-    ) -> anyhow::Result<()> {
+    ) {
         while self.alive[w] && held.len() < DEPTH {
             let Some(batch) = pending.pop_front() else {
                 break;
             };
-            self.crew.send(w, Job::Check(batch.clone()))?;
+            if self.crew.send(w, Job::Check(batch.clone())).is_err() {
+                // The worker died before the inbox said so. The batch goes
+                // back; the worker is killed for certain, so its channel's
+                // closing arrives and burying it returns what it still held.
+                pending.push_front(batch);
+                self.alive[w] = false;
+                self.crew.kill(w);
+                break;
+            }
             held.push_back(batch);
         }
-        Ok(())
     }
 
     /// Fills every live worker's places from the queue.
     fn top_up_all(
-        &self,
+        &mut self,
         pending: &mut VecDeque<Vec<u64>>,
         held: &mut [VecDeque<Vec<u64>>],
-    ) -> anyhow::Result<()> {
+    ) {
         for (w, h) in held.iter_mut().enumerate() {
-            self.top_up(w, pending, h)?;
+            self.top_up(w, pending, h);
         }
-        Ok(())
     }
     // ANCHOR_END: broker
 
-    /// Marks worker `w` dead, reaps it, and says what became of its work.
-    fn bury(&mut self, w: usize, lost: &[u64]) -> anyhow::Result<String> {
+    /// Marks worker `w` dead, reaps it, and says what became of its work:
+    /// back on the queue, or, with no worker left, never checked at all.
+    fn bury(
+        &mut self,
+        w: usize,
+        lost: usize,
+        queued: usize,
+    ) -> anyhow::Result<String> {
         self.alive[w] = false;
         let pid = self.crew.pid(w);
         let how = self.crew.reap(w, Duration::from_secs(2))?;
-        let fate = if self.alive.contains(&true) {
-            format!(
-                "its {} unfinished numbers went back on the queue",
-                lost.len()
-            )
-        } else {
+        if !self.alive.contains(&true) {
             bail!(
                 "worker {w} (pid {pid}) {how}, and no worker is left: {} numbers \
                  were never checked",
-                lost.len()
+                lost + queued
             );
-        };
-        let line = format!("worker {w} (pid {pid}) {how} mid-run; {fate}");
+        }
+        let line = format!(
+            "worker {w} (pid {pid}) {how} mid-run; its {lost} unfinished numbers \
+             went back on the queue"
+        );
         eprintln!("{line}");
         Ok(line)
     }
@@ -271,7 +282,9 @@ impl Queue {
         let live: Vec<usize> =
             (0..self.crew.len()).filter(|&w| self.alive[w]).collect();
         for &w in &live {
-            self.crew.send(w, Job::Stop)?;
+            self.crew.send(w, Job::Stop).with_context(|| {
+                format!("worker {w} died before it could be told to stop")
+            })?;
         }
         let mut waiting = live.len();
         let deadline = clock::now_ns() + 5_000_000_000;

@@ -436,7 +436,8 @@ impl<F: SharedFlag> Team<F> {
             inbox,
         };
         for w in 0..workers {
-            team.crew.send(w, Order::Open(team.flag.handle()))?;
+            let handle = team.flag.handle();
+            team.send(w, Order::Open(handle))?;
         }
         team.collect_all()?;
         team.flag.all_opened()?;
@@ -483,11 +484,20 @@ impl<F: SharedFlag> Team<F> {
         }
     }
 
+    /// Sends worker `w` an order. A worker that cannot be reached has died:
+    /// reap it and say how, rather than report a broken pipe.
+    fn send(&mut self, w: usize, order: Order<F::Handle>) -> anyhow::Result<()> {
+        if self.crew.send(w, order).is_err() {
+            return Err(self.died(w));
+        }
+        Ok(())
+    }
+
     fn tell_all(
-        &self,
+        &mut self,
         order: impl Fn(usize) -> Order<F::Handle>,
     ) -> anyhow::Result<()> {
-        (0..self.crew.len()).try_for_each(|w| self.crew.send(w, order(w)))
+        (0..self.crew.len()).try_for_each(|w| self.send(w, order(w)))
     }
 
     /// One parallel search of `n`: each worker's result and stop time, and
@@ -540,7 +550,7 @@ impl<F: SharedFlag> Team<F> {
     /// One timed run of `iters` looks at the flag (or, `local`, at an atomic
     /// in the worker's own memory) inside worker 0: nanoseconds per look.
     fn bench_once(&mut self, iters: u64, local: bool) -> anyhow::Result<f64> {
-        self.crew.send(
+        self.send(
             0,
             Order::Bench {
                 iters,
@@ -575,7 +585,7 @@ impl<F: SharedFlag> Team<F> {
         for _ in 0..SAMPLES {
             let (t, n) = (clock::now_ns(), 200);
             for _ in 0..n {
-                self.crew.send(0, Order::Ping)?;
+                self.send(0, Order::Ping)?;
                 self.collect_one()?;
             }
             out.push((clock::now_ns() - t) as f64 / f64::from(n));

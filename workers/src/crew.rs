@@ -204,6 +204,13 @@ impl<Down: Serialize + DeserializeOwned + Send + 'static> Crew<Down> {
         self.members[index].down = None;
     }
 
+    /// Kills worker `index` (SIGKILL) without waiting: its channel closes, and
+    /// [`Crew::reap`] collects it later.
+    pub fn kill(&mut self, index: usize) {
+        // An error means it has exited already: the outcome wanted.
+        let _ = self.members[index].child.kill();
+    }
+
     /// Waits up to `deadline` for worker `index` to exit, killing it if it does
     /// not, and says how it ended.
     pub fn reap(
