@@ -9,12 +9,17 @@
 use rustix::process::{Pid, Signal, WaitOptions, kill_process, waitpid};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Mutex, Once};
 
 /// Set by the signal thread before it kills anything: from then on the
 /// workers' deaths are its doing, not faults for the main thread to report.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Set by [`install_graceful`]: the first signal asks, the second kills.
+static GRACEFUL: AtomicBool = AtomicBool::new(false);
+/// The signal a graceful stop was asked with; 0 while none was.
+static REQUESTED: AtomicI32 = AtomicI32::new(0);
 
 /// Children alive now, so the signal thread can kill them.
 static CHILDREN: Mutex<Vec<Pid>> = Mutex::new(Vec::new());
@@ -30,7 +35,20 @@ pub fn install() -> anyhow::Result<()> {
     ONCE.call_once(|| match Signals::new([SIGINT, SIGTERM, SIGHUP]) {
         Ok(mut signals) => {
             std::thread::spawn(move || {
-                if let Some(signal) = signals.forever().next() {
+                for signal in signals.forever() {
+                    // A graceful program hears the first signal as a request
+                    // and winds down itself; a second one means "now".
+                    let first = REQUESTED
+                        .compare_exchange(
+                            0,
+                            signal,
+                            Ordering::SeqCst,
+                            Ordering::SeqCst,
+                        )
+                        .is_ok();
+                    if first && GRACEFUL.load(Ordering::SeqCst) {
+                        continue;
+                    }
                     INTERRUPTED.store(true, Ordering::SeqCst);
                     tear_down();
                     std::process::exit(128 + signal);
@@ -40,6 +58,23 @@ pub fn install() -> anyhow::Result<()> {
         Err(e) => result = Err(e.into()),
     });
     result
+}
+
+/// Like [`install`], but the first SIGINT, SIGTERM or SIGHUP only asks the
+/// program to stop: [`stop_requested`] says so from then on, and the program
+/// winds down in its own way (stop feeding work, let workers finish the task
+/// in hand). A second signal kills everything at once, as [`install`] does.
+pub fn install_graceful() -> anyhow::Result<()> {
+    GRACEFUL.store(true, Ordering::SeqCst);
+    install()
+}
+
+/// The signal that asked a graceful program to stop, if one has.
+pub fn stop_requested() -> Option<i32> {
+    match REQUESTED.load(Ordering::SeqCst) {
+        0 => None,
+        signal => Some(signal),
+    }
 }
 
 /// Call before `main` returns or reports an error: if a signal is being

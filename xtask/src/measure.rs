@@ -27,6 +27,9 @@ pub struct Measurement {
     /// Worker to kill with SIGKILL once the run is under way, to show a fault.
     /// The file then holds what the program said on stderr, and its exit code.
     pub kill_worker: Option<usize>,
+    /// The exit code the run is meant to end with: a demonstration of a
+    /// fault exits non-zero, and the file then ends by saying so.
+    pub exit: i32,
 }
 
 impl Measurement {
@@ -40,7 +43,12 @@ impl Measurement {
             bin,
             args,
             kill_worker: None,
+            exit: 0,
         }
+    }
+
+    const fn exiting(self, exit: i32) -> Self {
+        Measurement { exit, ..self }
     }
 
     const fn killing(self, worker: usize) -> Self {
@@ -83,6 +91,9 @@ const HEAVY_4: &[&str] = &[
     "4",
 ];
 
+/// The text's order (join, then read) with more results than a channel holds.
+const DEADLOCK: &[&str] = &["--join-first", "--from", "1000000", "--to", "1100000"];
+
 /// Every measurement, in the order they run.
 pub const MEASUREMENTS: &[Measurement] = &[
     Measurement::of("01-default.txt", "01-work-queue", &[]),
@@ -96,6 +107,14 @@ pub const MEASUREMENTS: &[Measurement] = &[
     Measurement::of("01-heavy-1.json", "01-work-queue", HEAVY),
     Measurement::of("01-heavy-64.json", "01-work-queue", HEAVY_64),
     Measurement::of("01-killed-worker.txt", "01-work-queue", HEAVY_4).killing(1),
+    Measurement::of("02-default.txt", "02-poison-pill", &[]),
+    Measurement::of("02-pills.txt", "02-poison-pill", &["--pills", "1"]).exiting(1),
+    Measurement::of("02-crash.txt", "02-poison-pill", &["--crash-worker", "1"])
+        .exiting(1),
+    Measurement::of("02-join-first.txt", "02-poison-pill", &["--join-first"]),
+    Measurement::of("02-deadlock.txt", "02-poison-pill", DEADLOCK).exiting(1),
+    Measurement::of("02-pipeline.txt", "02-poison-pill", &["--pipeline"]),
+    Measurement::of("02-compare.json", "02-poison-pill", &["--compare"]),
     Measurement::of("03-default.txt", "03-manager-flag", &[]),
     Measurement::of(
         "03-prime.json",
@@ -132,6 +151,7 @@ type Render = fn() -> anyhow::Result<String>;
 pub const RENDERED: &[(&str, Render)] = &[
     ("01-sweep.md", crate::book::render_sweep),
     ("01-claims.md", crate::book::render_work_queue_claims),
+    ("02-claims.md", crate::book::render_pill_claims),
     ("03-claims.md", crate::book::render_manager_claims),
     ("04-05-claims.md", crate::book::render_local_flag_claims),
 ];
@@ -231,8 +251,19 @@ impl Measurement {
             Some(_) => {
                 bail!("`{}` survived a killed worker with exit 0", self.command())
             }
-            None if out.status.success() => Ok(String::from_utf8(out.stdout)?),
-            None => bail!("`{}` failed ({}): {stderr}", self.command(), out.status),
+            None if out.status.code() == Some(self.exit) => {
+                let stdout = String::from_utf8(out.stdout)?;
+                Ok(match self.exit {
+                    0 => stdout,
+                    code => format!("{stdout}(exit status {code})\n"),
+                })
+            }
+            None => bail!(
+                "`{}` ended with {}, not exit code {}: {stderr}",
+                self.command(),
+                out.status,
+                self.exit
+            ),
         }
     }
 }

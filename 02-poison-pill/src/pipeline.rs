@@ -1,0 +1,350 @@
+//! `--pipeline`: produce, check and collect, three processes in a row.
+//!
+//! Streaming systems and ETL jobs are chains of stages. The pill then has a
+//! journey: the first stage sends it after its last item, and each stage,
+//! when it receives the pill, first passes it on and only then exits. So every
+//! item ahead of the pill has left a stage before that stage is gone.
+
+use crate::{RunArgs, Shutdown};
+use anyhow::{Context, bail};
+use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
+use serde::{Deserialize, Serialize};
+use std::process::ExitCode;
+use std::time::Duration;
+use workers::clock;
+use workers::crew::{Crew, Heard, WorkerArgs, WorkerEnd};
+use workers::prime::is_prime;
+use workers::report::{Machine, Table, human_ns, print_json};
+
+/// The stages, in the order items flow.
+const STAGES: [&str; 3] = ["produce", "check", "collect"];
+
+// ANCHOR: item
+/// What flows down the line.
+#[derive(Debug, Serialize, Deserialize)]
+enum Item {
+    /// Numbers to check (produce to check).
+    Numbers(Vec<u64>),
+    /// Primes found (check to collect).
+    Primes(Vec<u64>),
+    /// The pill, carrying how many items were sent before it, so the stage
+    /// receiving it can tell that nothing went missing on the way.
+    Stop { sent: u64 },
+}
+// ANCHOR_END: item
+
+/// The parent wires the line: each stage gets the channel ends it needs.
+#[derive(Debug, Serialize, Deserialize)]
+enum Setup {
+    Produce {
+        from: u64,
+        to: u64,
+        batch: u32,
+        pill: bool,
+        out: IpcSender<Item>,
+    },
+    Check {
+        input: IpcReceiver<Item>,
+        out: IpcSender<Item>,
+        pill: bool,
+    },
+    Collect {
+        input: IpcReceiver<Item>,
+    },
+}
+
+/// A stage to the parent.
+#[derive(Debug, Serialize, Deserialize)]
+enum StageReport {
+    /// This stage passed the pill on (or hung up) at `at_ns`, having handled
+    /// `handled` numbers or primes; the collector adds what it collected.
+    Passed {
+        at_ns: u64,
+        handled: u64,
+        primes: Option<Vec<u64>>,
+    },
+}
+
+/// In a stage process: receive the wiring, do the stage's work, report.
+pub fn stage(link: &WorkerArgs) -> anyhow::Result<()> {
+    let end = WorkerEnd::<StageReport, Setup>::connect(link)?;
+    let setup = end
+        .down
+        .recv()
+        .map_err(|e| anyhow::anyhow!("no setup: {e:?}"))?;
+    let report = match setup {
+        Setup::Produce {
+            from,
+            to,
+            batch,
+            pill,
+            out,
+        } => produce(from..to, batch, pill, out)?,
+        Setup::Check { input, out, pill } => check(input, out, pill)?,
+        Setup::Collect { input } => collect(input)?,
+    };
+    end.up.send(report)?;
+    Ok(())
+}
+
+fn send(out: &IpcSender<Item>, item: Item) -> anyhow::Result<()> {
+    out.send(item)
+        .map_err(|e| anyhow::anyhow!("the next stage is gone: {e:?}"))
+}
+
+// ANCHOR: stages
+/// First stage: the numbers in batches, then the pill, then exit.
+fn produce(
+    numbers: std::ops::Range<u64>,
+    batch: u32,
+    pill: bool,
+    out: IpcSender<Item>,
+) -> anyhow::Result<StageReport> {
+    let numbers: Vec<u64> = numbers.collect();
+    for chunk in numbers.chunks(batch as usize) {
+        send(&out, Item::Numbers(chunk.to_vec()))?;
+    }
+    let sent = numbers.len() as u64;
+    if pill {
+        send(&out, Item::Stop { sent })?;
+    }
+    // Without a pill, dropping `out` on return is the only "no more".
+    Ok(passed(sent, None))
+}
+
+/// Middle stage: check what comes in, pass primes on; on the pill, verify
+/// the count, pass the pill on, and only then exit.
+fn check(
+    input: IpcReceiver<Item>,
+    out: IpcSender<Item>,
+    pill: bool,
+) -> anyhow::Result<StageReport> {
+    let (mut seen, mut primes) = (0, 0);
+    loop {
+        match input.recv() {
+            Ok(Item::Numbers(numbers)) => {
+                seen += numbers.len() as u64;
+                let found: Vec<u64> =
+                    numbers.into_iter().filter(|&n| is_prime(n)).collect();
+                primes += found.len() as u64;
+                send(&out, Item::Primes(found))?;
+            }
+            Ok(Item::Stop { sent }) => {
+                if sent != seen {
+                    bail!("the pill says {sent} numbers were sent; {seen} arrived");
+                }
+                send(&out, Item::Stop { sent: primes })?;
+                return Ok(passed(seen, None));
+            }
+            Ok(Item::Primes(_)) => bail!("check was sent primes"),
+            // The producer hung up. With pills that means it died; without,
+            // it is the end, and a crash would look exactly the same.
+            Err(_) if pill => bail!("the producer hung up without sending its pill"),
+            Err(_) => return Ok(passed(seen, None)),
+        }
+    }
+}
+
+/// Last stage: gather the primes until the pill (or the hang-up).
+fn collect(input: IpcReceiver<Item>) -> anyhow::Result<StageReport> {
+    let mut primes = Vec::new();
+    loop {
+        match input.recv() {
+            Ok(Item::Primes(found)) => primes.extend(found),
+            Ok(Item::Stop { sent }) if sent == primes.len() as u64 => break,
+            Ok(Item::Stop { sent }) => {
+                bail!(
+                    "the pill says {sent} primes were sent; {} arrived",
+                    primes.len()
+                )
+            }
+            Ok(Item::Numbers(_)) => bail!("collect was sent numbers"),
+            Err(_) => break,
+        }
+    }
+    Ok(passed(primes.len() as u64, Some(primes)))
+}
+// ANCHOR_END: stages
+
+fn passed(handled: u64, primes: Option<Vec<u64>>) -> StageReport {
+    StageReport::Passed {
+        at_ns: clock::now_ns(),
+        handled,
+        primes,
+    }
+}
+
+/// One stage's part, as the parent saw it.
+#[derive(Debug, Serialize)]
+struct StageRow {
+    stage: &'static str,
+    /// Numbers (produce, check) or primes (collect) it handled.
+    handled: u64,
+    /// When it passed the pill on, after the producer did.
+    passed_ns: u64,
+    /// How its process ended.
+    exit: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PipelineReport {
+    machine: Machine,
+    from: u64,
+    to: u64,
+    batch: u32,
+    shutdown: Shutdown,
+    stages: Vec<StageRow>,
+    /// Primes collected, ascending.
+    primes: Vec<u64>,
+    /// The same primes a serial run finds.
+    complete: bool,
+    /// From the producer passing the pill to every stage reaped.
+    shutdown_ns: u64,
+}
+
+/// The parent: start three stage processes, wire them, wait for each to
+/// pass the pill and exit.
+pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let pill = args.shutdown == Shutdown::Pill;
+    let (mut crew, mut inbox) =
+        Crew::<Setup>::spawn_as("stage", STAGES.len(), |_| Vec::new())?;
+    let (to_check, check_in) = ipc::channel()?;
+    let (to_collect, collect_in) = ipc::channel()?;
+    // Channel ends travel inside messages; once sent, the parent holds none,
+    // so a stage's hang-up reaches the next stage and nobody else.
+    crew.send(
+        0,
+        Setup::Produce {
+            from: args.from,
+            to: args.to,
+            batch: args.batch,
+            pill,
+            out: to_check,
+        },
+    )?;
+    crew.send(
+        1,
+        Setup::Check {
+            input: check_in,
+            out: to_collect,
+            pill,
+        },
+    )?;
+    crew.send(2, Setup::Collect { input: collect_in })?;
+
+    let deadline = clock::now_ns() + args.deadline_ms * 1_000_000;
+    let mut reports: Vec<Option<(u64, u64)>> = vec![None; STAGES.len()];
+    let mut primes = Vec::new();
+    while reports.iter().any(Option::is_none) {
+        if clock::now_ns() > deadline {
+            bail!("the pipeline did not finish within {} ms", args.deadline_ms);
+        }
+        for heard in inbox.wait(Duration::from_millis(20))? {
+            match heard {
+                Heard::Message(
+                    s,
+                    StageReport::Passed {
+                        at_ns,
+                        handled,
+                        primes: p,
+                    },
+                ) => {
+                    reports[s] = Some((at_ns, handled));
+                    primes.extend(p.unwrap_or_default());
+                }
+                Heard::Gone(s) if reports[s].is_some() => {}
+                Heard::Gone(s) => {
+                    let how = crew.reap(s, Duration::from_secs(2))?;
+                    bail!(
+                        "the {} stage {how} before passing the pill on",
+                        STAGES[s]
+                    );
+                }
+            }
+        }
+    }
+    let mut stages = Vec::new();
+    let first = reports[0].map_or(0, |r| r.0);
+    for (s, name) in STAGES.iter().enumerate() {
+        let exit = crew.reap(s, Duration::from_secs(5))?;
+        if !exit.is_clean() {
+            bail!("the {name} stage {exit} after passing the pill on");
+        }
+        let (at, handled) = reports[s].context("every stage reported")?;
+        stages.push(StageRow {
+            stage: name,
+            handled,
+            passed_ns: at.saturating_sub(first),
+            exit: exit.to_string(),
+        });
+    }
+    let shutdown_ns = clock::now_ns().saturating_sub(first);
+    primes.sort_unstable();
+    let expected: Vec<u64> = (args.from..args.to).filter(|&n| is_prime(n)).collect();
+    let report = PipelineReport {
+        machine: Machine::here(),
+        from: args.from,
+        to: args.to,
+        batch: args.batch,
+        shutdown: args.shutdown,
+        complete: primes == expected,
+        primes,
+        stages,
+        shutdown_ns,
+    };
+    if args.json {
+        print_json(&report)?;
+    } else {
+        print_pipeline(&report);
+    }
+    Ok(if report.complete {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print_pipeline(r: &PipelineReport) {
+    let ending = match r.shutdown {
+        Shutdown::Pill => "the pill, passed from stage to stage",
+        _ => "each stage hanging up on the next (no pill)",
+    };
+    println!(
+        "Three processes in a row: produce -> check -> collect, {} numbers per \
+         message,\nchecking {}..{}. The end travels down the line as {ending}.\n",
+        r.batch, r.from, r.to
+    );
+    let mut t = Table::new(["stage", "handled", "passed it on", "process"]);
+    for s in &r.stages {
+        let unit = if s.stage == "collect" {
+            "primes"
+        } else {
+            "numbers"
+        };
+        t.row([
+            s.stage.to_string(),
+            format!("{} {unit}", s.handled),
+            format!("+{}", human_ns(s.passed_ns as f64)),
+            s.exit.clone(),
+        ]);
+    }
+    print!("{t}");
+    let same = if r.complete { "yes" } else { "NO" };
+    println!(
+        "Collected {} primes; the same as a serial run: {same}. Every stage reaped {} \
+         after the producer's last item.",
+        r.primes.len(),
+        human_ns(r.shutdown_ns as f64)
+    );
+    let verdict = match r.shutdown {
+        Shutdown::Pill => {
+            "the pill travelled the whole line, each stage exiting only after passing it \
+             on, and each checked the count it carried."
+        }
+        _ => {
+            "the line ended, but no stage could tell a finished neighbour from a \
+             crashed one: a hang-up carries no count."
+        }
+    };
+    println!("\nVerdict: {verdict}");
+}
