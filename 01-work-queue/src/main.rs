@@ -373,7 +373,7 @@ struct RunReport {
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let workers = args.workers.map_or_else(default_workers, usize::from);
+    let workers = workers::worker_count(args.workers);
     let numbers: Vec<u64> = (args.from..args.to).collect();
     let (mut queue, startup_ns) = start(workers, args.slow_worker)?;
     let jobs = batches(&numbers, args.batch);
@@ -496,27 +496,14 @@ fn print_run(r: &RunReport, args: &RunArgs, first: &Round) {
     }
 }
 
-fn default_workers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
-}
-
 /// Checks what clap cannot: a non-empty range of a size we can hold.
 fn validate(args: &RunArgs) {
     let fail =
         |msg: String| Cli::command().error(ErrorKind::ValueValidation, msg).exit();
-    if args.from >= args.to {
-        fail(format!(
-            "--from {} must be below --to {}",
-            args.from, args.to
-        ));
+    if let Some(problem) = workers::range_problem(args.from, args.to, MAX_TASKS) {
+        fail(problem);
     }
-    if args.to - args.from > MAX_TASKS {
-        fail(format!(
-            "the range holds {} numbers; at most {MAX_TASKS}",
-            args.to - args.from
-        ));
-    }
-    let workers = args.workers.map_or_else(default_workers, usize::from);
+    let workers = workers::worker_count(args.workers);
     if let Some(s) = args.slow_worker.filter(|&s| s >= workers) {
         fail(format!(
             "--slow-worker {s} names no worker: there are {workers} (0 to {})",

@@ -6,7 +6,7 @@
 //! per message and then `--batch` per message (64 unless given), beside a
 //! serial run in this process.
 
-use crate::{Queue, RunArgs, batches, default_workers, serial, start};
+use crate::{Queue, RunArgs, batches, serial, start};
 use serde::Serialize;
 use std::process::ExitCode;
 use workers::report::{Machine, Table, human_ns, print_json, ratio};
@@ -57,7 +57,7 @@ struct SweepReport {
 }
 
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let workers = args.workers.map_or_else(default_workers, usize::from);
+    let workers = workers::worker_count(args.workers);
     let batch = if args.batch > 1 { args.batch } else { 64 };
     let (mut queue, _) = start(workers, None)?;
     let mut rows = Vec::new();

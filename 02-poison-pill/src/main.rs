@@ -465,6 +465,9 @@ fn run(args: &RunArgs, workers: usize) -> anyhow::Result<ExitCode> {
         None => args.shutdown,
     };
     let ending = pool.shut_down(how, pills, deadline)?;
+    // A second Ctrl-C killed the workers: the signal thread is ending the
+    // process, and a report of their deaths would be false. Wait for it.
+    interrupt::defer_to_signal();
     let mut primes = pool.primes.clone();
     primes.sort_unstable();
     // The serial reference, after the workers are gone; an interrupted run
@@ -761,27 +764,14 @@ fn compare(args: &RunArgs, workers: usize) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn default_workers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
-}
-
 /// Checks what clap cannot: a range we can hold, indexes that name a worker.
 fn validate(args: &RunArgs) -> usize {
     let fail =
         |msg: String| Cli::command().error(ErrorKind::ValueValidation, msg).exit();
-    if args.from >= args.to {
-        fail(format!(
-            "--from {} must be below --to {}",
-            args.from, args.to
-        ));
+    if let Some(problem) = workers::range_problem(args.from, args.to, MAX_TASKS) {
+        fail(problem);
     }
-    if args.to - args.from > MAX_TASKS {
-        fail(format!(
-            "the range holds {} numbers; at most {MAX_TASKS}",
-            args.to - args.from
-        ));
-    }
-    let workers = args.workers.map_or_else(default_workers, usize::from);
+    let workers = workers::worker_count(args.workers);
     if let Some(c) = args.crash_worker.filter(|&c| c >= workers) {
         fail(format!(
             "--crash-worker {c} names no worker: there are {workers} (0 to {})",

@@ -56,7 +56,8 @@ enum Setup {
 /// A stage to the parent.
 #[derive(Debug, Serialize, Deserialize)]
 enum StageReport {
-    /// This stage passed the pill on (or hung up) at `at_ns`, having handled
+    /// This stage passed the pill on (or hung up) at `at_ns`; the collector
+    /// received it then. It had handled
     /// `handled` numbers or primes; the collector adds what it collected.
     Passed {
         at_ns: u64,
@@ -105,11 +106,12 @@ fn produce(
         send(&out, Item::Numbers(chunk.to_vec()))?;
     }
     let sent = numbers.len() as u64;
+    let report = passed(sent, None);
     if pill {
         send(&out, Item::Stop { sent })?;
     }
     // Without a pill, dropping `out` on return is the only "no more".
-    Ok(passed(sent, None))
+    Ok(report)
 }
 
 /// Middle stage: check what comes in, pass primes on; on the pill, verify
@@ -133,8 +135,9 @@ fn check(
                 if sent != seen {
                     bail!("the pill says {sent} numbers were sent; {seen} arrived");
                 }
+                let report = passed(seen, None);
                 send(&out, Item::Stop { sent: primes })?;
-                return Ok(passed(seen, None));
+                return Ok(report);
             }
             Ok(Item::Primes(_)) => bail!("check was sent primes"),
             // The producer hung up. With pills that means it died; without,
@@ -166,6 +169,8 @@ fn collect(input: IpcReceiver<Item>) -> anyhow::Result<StageReport> {
 }
 // ANCHOR_END: stages
 
+/// The stage's report, stamped now: before the pill is sent on, so that the
+/// next stage, which can only receive it later, stamps a later time.
 fn passed(handled: u64, primes: Option<Vec<u64>>) -> StageReport {
     StageReport::Passed {
         at_ns: clock::now_ns(),

@@ -17,7 +17,7 @@ use ipc_channel::ipc::{
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Duration;
-use workers::coop::{Counter, SharedFlag};
+use workers::coop::{Counter, NoArgs, SharedFlag};
 use workers::crew::{Crew, Heard, Inbox, WorkerArgs, WorkerEnd};
 use workers::search::StopFlag;
 
@@ -204,12 +204,13 @@ impl SharedFlag for ManagerFlag {
     /// ends can travel inside messages.
     type Handle = IpcSender<Register>;
     type View = Proxy;
+    type Args = NoArgs;
     const HAS_COUNTER: bool = true;
     /// A look costs a round trip of tens of microseconds: at the usual 1000
     /// candidates (2 µs of work) the workers would mostly wait on the manager.
     const CHECK_EVERY: u64 = 100_000;
 
-    fn create() -> anyhow::Result<Self> {
+    fn create(_: &NoArgs) -> anyhow::Result<Self> {
         let (manager, mut inbox) =
             Crew::<ToManager>::spawn_as("serve", 1, |_| Vec::new())
                 .context("cannot start the manager process")?;

@@ -13,7 +13,7 @@
 use anyhow::Context;
 use shared_memory::{Shmem, ShmemConf};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use workers::coop::{Counter, SharedFlag};
+use workers::coop::{Counter, NoArgs, SharedFlag};
 use workers::interrupt::OnSignal;
 use workers::search::StopFlag;
 
@@ -145,9 +145,10 @@ impl SharedFlag for RawFlag {
     /// Workers open the segment by name.
     type Handle = String;
     type View = RawView;
+    type Args = NoArgs;
     const HAS_COUNTER: bool = true;
 
-    fn create() -> anyhow::Result<Self> {
+    fn create(_: &NoArgs) -> anyhow::Result<Self> {
         RawFlag::new()
     }
 

@@ -15,7 +15,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, Ordering};
-use workers::coop::SharedFlag;
+use workers::coop::{NoArgs, SharedFlag};
 use workers::interrupt::OnSignal;
 use workers::search::StopFlag;
 
@@ -123,8 +123,9 @@ impl SharedFlag for MmapFlag {
     /// Workers find the file by its path.
     type Handle = PathBuf;
     type View = MappedFlag;
+    type Args = NoArgs;
 
-    fn create() -> anyhow::Result<Self> {
+    fn create(_: &NoArgs) -> anyhow::Result<Self> {
         MmapFlag::new()
     }
 

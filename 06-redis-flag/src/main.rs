@@ -1,12 +1,291 @@
-//! `cargo run --bin 06-redis-flag`: not written yet.
+//! Chapter 6: the stop flag is a key in Redis, reachable from anywhere.
 //!
-//! The workspace is laid out whole from the start so that every chapter's
-//! command exists; this program is filled in by its own issue.
+//! Run it: start a server (`redis-server`), then `cargo run --bin 06-redis-flag`
+//! (or `cargo run -p redis-flag`). Try `--case prime`, `--check-every 1000`,
+//! `--redis-url redis://:password@host:6379/2`, `--help`.
+//!
+//! Redis is a server that holds keys in memory and answers commands over TCP.
+//! Every worker opens its own connection, and a look at the flag is a `GET`:
+//! a request, a reply, two trips through the kernel's network stack and a
+//! wake-up of the server. In exchange the flag can be read and set by any
+//! program in any language on any machine that reaches the server, including
+//! `redis-cli` in another terminal.
+
+use anyhow::Context;
+use redis::{
+    Client, Commands, Connection, ErrorKind, IntoConnectionInfo, RedisError,
+};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::time::Duration;
+use workers::coop::SharedFlag;
+use workers::interrupt::OnSignal;
+use workers::search::StopFlag;
+
+/// How long connecting may take before we say that no Redis is there.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one command may wait for its reply: a stalled server then fails
+/// the run instead of hanging it.
+const IO_TIMEOUT: Duration = Duration::from_secs(2);
+/// The key's lifetime, renewed by every write: a run killed outright leaves
+/// its key behind for ten minutes at most.
+const TTL_SECONDS: u64 = 600;
+
+/// Where the Redis server is.
+#[derive(Debug, Clone, clap::Args)]
+struct RedisArgs {
+    /// The server: redis://[[user]:password@]host[:port][/database]
+    #[arg(
+        long,
+        env = "REDIS_URL",
+        hide_env_values = true,
+        default_value = "redis://127.0.0.1:6379",
+        value_parser = RedisUrl::parse
+    )]
+    redis_url: RedisUrl,
+}
+
+/// A Redis URL that never shows its password: not in reports, errors or
+/// `--help`. Workers receive it over their channel, not on their command line,
+/// so it is not visible to `ps` either.
+#[derive(Clone, Serialize, Deserialize)]
+struct RedisUrl(String);
+
+impl RedisUrl {
+    /// Accepts what the redis crate accepts; clap turns an error into exit 2.
+    fn parse(s: &str) -> Result<RedisUrl, String> {
+        match s.into_connection_info() {
+            Ok(_) => Ok(RedisUrl(s.to_string())),
+            Err(e) => {
+                Err(format!("not a Redis URL ({e}); expected redis://host:port"))
+            }
+        }
+    }
+
+    /// The URL with any password replaced by `<password>`.
+    fn redacted(&self) -> String {
+        let Some((scheme, rest)) = self.0.split_once("://") else {
+            return self.0.clone();
+        };
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        match rest[..authority_end].rsplit_once('@') {
+            Some((user_info, host)) => {
+                let user = user_info.split_once(':').map_or("", |(u, _)| u);
+                let tail = &rest[authority_end..];
+                format!("{scheme}://{user}:<password>@{host}{tail}")
+            }
+            None => self.0.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl std::fmt::Display for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+// ANCHOR: connect
+/// Opens a connection with a deadline on connecting and on every reply.
+/// Without them a dead or stalled server hangs the program forever.
+fn connect(url: &RedisUrl) -> anyhow::Result<Connection> {
+    let explain = |e: RedisError| explain(url, e);
+    let client = Client::open(url.0.as_str()).map_err(explain)?;
+    let conn = client
+        .get_connection_with_timeout(CONNECT_TIMEOUT)
+        .map_err(explain)?;
+    conn.set_read_timeout(Some(IO_TIMEOUT)).map_err(explain)?;
+    conn.set_write_timeout(Some(IO_TIMEOUT)).map_err(explain)?;
+    Ok(conn)
+}
+// ANCHOR_END: connect
+
+/// One line that says what failed and what to do about it.
+fn explain(url: &RedisUrl, e: RedisError) -> anyhow::Error {
+    if e.kind() == ErrorKind::AuthenticationFailed
+        || e.code().is_some_and(|c| c == "WRONGPASS" || c == "NOAUTH")
+    {
+        anyhow::anyhow!(
+            "Redis at {url} refused our credentials ({e}): check the password in --redis-url"
+        )
+    } else if e.is_connection_refusal() || e.is_timeout() || e.is_io_error() {
+        anyhow::anyhow!(
+            "cannot reach Redis at {url} ({e}): start one with `redis-server`, or \
+             point --redis-url (or REDIS_URL) at yours"
+        )
+    } else {
+        anyhow::anyhow!("Redis at {url}: {e}")
+    }
+}
+
+/// A command failed after we had connected: the server went away or stalled.
+fn lost(url: &RedisUrl, e: RedisError) -> anyhow::Error {
+    anyhow::anyhow!(
+        "Redis at {url} stopped answering mid-run ({e}); the run cannot go on"
+    )
+}
+
+// ANCHOR: create
+/// The parent's flag: a key of its own, deleted at the end.
+struct RedisFlag {
+    url: RedisUrl,
+    /// `stop-flag:<pid>-<clock>`: unique to this run, so no key left by an
+    /// earlier or a crashed run, nor another run's, can stop this one.
+    key: String,
+    /// The parent's connection, kept to delete the key at the end.
+    conn: RefCell<Connection>,
+    /// Deletes the key if Ctrl-C ends the run.
+    _on_signal: OnSignal,
+}
+
+impl RedisFlag {
+    fn new(url: RedisUrl) -> anyhow::Result<Self> {
+        let mut conn = connect(&url)?;
+        let key = format!(
+            "stop-flag:{}-{}",
+            std::process::id(),
+            workers::clock::now_ns()
+        );
+        // NX: create the key only if no such key exists; never take over one.
+        let created: bool = redis::cmd("SET")
+            .arg(&key)
+            .arg(0)
+            .arg("NX")
+            .arg("EX")
+            .arg(TTL_SECONDS)
+            .query::<Option<String>>(&mut conn)
+            .map_err(|e| explain(&url, e))?
+            .is_some();
+        anyhow::ensure!(
+            created,
+            "key {key} already exists in Redis: not reusing it"
+        );
+        let (doomed_url, doomed_key) = (url.clone(), key.clone());
+        let _on_signal = OnSignal::new(move || {
+            if let Ok(mut c) = connect(&doomed_url) {
+                let _: redis::RedisResult<()> = c.del(&doomed_key);
+            }
+        });
+        let cli = format!("redis-cli -u {url}");
+        eprintln!(
+            "The flag is key {key}. From another terminal:\n  \
+             watch it: {cli} GET {key}\n  stop the run: {cli} SET {key} 1"
+        );
+        Ok(RedisFlag {
+            url,
+            key,
+            conn: RefCell::new(conn),
+            _on_signal,
+        })
+    }
+}
+
+impl Drop for RedisFlag {
+    /// The run is over: its key goes. If Redis is gone too, the TTL does it.
+    fn drop(&mut self) {
+        let _: redis::RedisResult<()> = self.conn.get_mut().del(&self.key);
+    }
+}
+// ANCHOR_END: create
+
+// ANCHOR: check
+/// One process's connection to the flag.
+struct RedisView {
+    url: RedisUrl,
+    key: String,
+    /// `Connection` needs `&mut` to send; the search holds the flag by `&`.
+    conn: RefCell<Connection>,
+}
+
+impl StopFlag for RedisView {
+    /// A look at the flag: `GET key`, one round trip to the server.
+    fn is_set(&self) -> anyhow::Result<bool> {
+        let value: Option<u8> = (self.conn.borrow_mut().get(&self.key))
+            .map_err(|e| lost(&self.url, e))?;
+        Ok(value == Some(1))
+    }
+
+    /// `SET key 1 EX ttl`: Redis runs one command at a time, so the write is
+    /// whole, and every later `GET` from anywhere sees it.
+    fn raise(&self) -> anyhow::Result<()> {
+        (self.conn.borrow_mut().set_ex(&self.key, 1, TTL_SECONDS))
+            .map_err(|e| lost(&self.url, e))
+    }
+}
+// ANCHOR_END: check
+
+/// No counter: chapter 3's manager shows the lost update through a server.
+impl workers::coop::Counter for RedisView {}
+
+// ANCHOR: share
+impl SharedFlag for RedisFlag {
+    const WHAT: &'static str = "a key in Redis, read with GET";
+    /// Workers get the server's URL and the key, and connect themselves.
+    type Handle = (RedisUrl, String);
+    type View = RedisView;
+    type Args = RedisArgs;
+    /// A look costs a network round trip, tens of microseconds: at 1000
+    /// candidates between looks, the workers would mostly wait for Redis.
+    const CHECK_EVERY: u64 = 100_000;
+
+    fn create(args: &RedisArgs) -> anyhow::Result<Self> {
+        RedisFlag::new(args.redis_url.clone())
+    }
+
+    fn handle(&self) -> (RedisUrl, String) {
+        (self.url.clone(), self.key.clone())
+    }
+
+    fn open((url, key): (RedisUrl, String)) -> anyhow::Result<RedisView> {
+        let conn = connect(&url).context("a worker could not connect")?;
+        Ok(RedisView {
+            url,
+            key,
+            conn: RefCell::new(conn),
+        })
+    }
+
+    fn lower(mine: &RedisView) -> anyhow::Result<()> {
+        (mine.conn.borrow_mut().set_ex(&mine.key, 0, TTL_SECONDS))
+            .map_err(|e| lost(&mine.url, e))
+    }
+}
+// ANCHOR_END: share
 
 fn main() -> std::process::ExitCode {
-    eprintln!(
-        "06-redis-flag is not written yet: its chapter of the book is still to come. \
-         Try `cargo run --bin 01-work-queue`."
-    );
-    std::process::ExitCode::FAILURE
+    workers::coop::main::<RedisFlag>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RedisUrl;
+
+    #[test]
+    fn passwords_are_never_shown() {
+        let url = |s: &str| RedisUrl::parse(s).unwrap().redacted();
+        assert_eq!(url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(
+            url("redis://:s3cret@db.example:6380/2"),
+            "redis://:<password>@db.example:6380/2"
+        );
+        assert_eq!(
+            url("redis://ann:s3cret@db.example/0"),
+            "redis://ann:<password>@db.example/0"
+        );
+        let shown = format!("{:?}", RedisUrl::parse("redis://:pw@h:1").unwrap());
+        assert!(!shown.contains("pw@"), "{shown}");
+    }
+
+    #[test]
+    fn malformed_urls_are_refused() {
+        for bad in ["http://localhost", "redis://", "localhost:6379", ""] {
+            assert!(RedisUrl::parse(bad).is_err(), "{bad} was accepted");
+        }
+    }
 }

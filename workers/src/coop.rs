@@ -32,13 +32,16 @@ pub trait SharedFlag: Sized {
     type Handle: Serialize + DeserializeOwned + Send + 'static;
     /// The flag as a process holds it.
     type View: StopFlag + Counter;
+    /// Command-line arguments of this flag alone (a server's address, say);
+    /// [`NoArgs`] for none.
+    type Args: clap::Args + Clone + std::fmt::Debug;
     /// Whether `View` has a real counter, for `--count` (see [`Counter`]).
     const HAS_COUNTER: bool = false;
     /// The default of `--check-every`: often enough to stop fast, rarely
     /// enough that looking costs little. A dear flag wants a larger one.
     const CHECK_EVERY: u64 = 1000;
     /// In the parent: creates a new, lowered flag, unique to this run.
-    fn create() -> anyhow::Result<Self>;
+    fn create(args: &Self::Args) -> anyhow::Result<Self>;
     /// In the parent: what to send each worker so it can open the flag.
     fn handle(&self) -> Self::Handle;
     /// In any process: opens the flag from its handle.
@@ -82,15 +85,21 @@ pub trait Counter {
     }
 }
 
-/// The command line every flag chapter shares.
+/// The command line every flag chapter shares, and the flag's own arguments.
 #[derive(Debug, Parser)]
 #[command(args_conflicts_with_subcommands = true)]
-pub struct Cli {
+pub struct Cli<A: clap::Args> {
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub flag: A,
     #[command(subcommand)]
     role: Option<Role>,
 }
+
+/// The arguments of a flag that needs none.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NoArgs {}
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
@@ -194,7 +203,7 @@ pub fn main<F: SharedFlag>() -> ExitCode {
     // The default check interval is the chapter's; setting it here also
     // shows it in `--help`.
     let every = F::CHECK_EVERY;
-    let matches = Cli::command()
+    let matches = Cli::<F::Args>::command()
         .about(format!(
             "Workers search for a factor and stop early on a shared flag: {}.",
             F::WHAT
@@ -205,7 +214,8 @@ pub fn main<F: SharedFlag>() -> ExitCode {
             ))
         })
         .get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let cli =
+        Cli::<F::Args>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.role {
         Some(Role::Worker { link }) => worker::<F>(&link),
         Some(Role::Serve { link }) => F::serve(&link),
@@ -216,7 +226,7 @@ pub fn main<F: SharedFlag>() -> ExitCode {
                 let name = std::path::Path::new(&argv0)
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned());
-                Cli::command()
+                Cli::<F::Args>::command()
                     .bin_name(name.unwrap_or_default())
                     .error(
                         clap::error::ErrorKind::ArgumentConflict,
@@ -225,7 +235,7 @@ pub fn main<F: SharedFlag>() -> ExitCode {
                     .exit();
             }
             crate::warn_if_unoptimized();
-            interrupt::install().and_then(|()| parent::<F>(&cli.run))
+            interrupt::install().and_then(|()| parent::<F>(&cli.run, &cli.flag))
         }
     };
     interrupt::defer_to_signal();
@@ -425,8 +435,8 @@ struct Team<F: SharedFlag> {
 
 impl<F: SharedFlag> Team<F> {
     /// Creates the flag, starts `workers` processes and hands each the flag.
-    fn start(workers: usize) -> anyhow::Result<Self> {
-        let flag = F::create()?;
+    fn start(workers: usize, args: &F::Args) -> anyhow::Result<Self> {
+        let flag = F::create(args)?;
         let mine = F::open(flag.handle())?;
         let (crew, inbox) = Crew::spawn(workers, |_| Vec::new())?;
         let mut team = Team {
@@ -543,7 +553,18 @@ impl<F: SharedFlag> Team<F> {
                 }
                 other => bail!("expected a search result, got {other:?}"),
             })
-            .collect::<anyhow::Result<_>>()?;
+            .collect::<anyhow::Result<Vec<Stopped>>>()?;
+        // Workers stopped and none found anything: the flag was raised by
+        // someone outside the run (a Redis flag can be set by anyone).
+        let found = results
+            .iter()
+            .any(|r| matches!(r.0.outcome, Outcome::Found(_)));
+        let stopped = results.iter().any(|r| r.0.outcome == Outcome::Stopped);
+        if raise_after.is_none() && stopped && !found {
+            bail!(
+                "stopped from outside: the flag was raised, and no worker had found a factor"
+            );
+        }
         Ok((results, raised))
     }
 
@@ -657,11 +678,11 @@ fn summary(samples: &[f64]) -> Summary {
     Summary::of(samples).expect("at least one sample")
 }
 
-fn parent<F: SharedFlag>(args: &RunArgs) -> anyhow::Result<()> {
+fn parent<F: SharedFlag>(args: &RunArgs, flag: &F::Args) -> anyhow::Result<()> {
     let check_every = args.check_every.unwrap_or(F::CHECK_EVERY);
-    let workers = args.workers.map_or_else(default_workers, usize::from);
+    let workers = crate::worker_count(args.workers);
     let (n, _) = args.case.number();
-    let mut team = Team::<F>::start(workers)?;
+    let mut team = Team::<F>::start(workers, flag)?;
 
     // One search untimed: the first after start-up runs on cold caches and
     // cores that have not yet clocked up.
@@ -765,10 +786,6 @@ fn parent<F: SharedFlag>(args: &RunArgs) -> anyhow::Result<()> {
         print_report(&report, args);
         Ok(())
     }
-}
-
-fn default_workers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 fn print_report(r: &Report, args: &RunArgs) {

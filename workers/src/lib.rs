@@ -19,6 +19,27 @@ pub mod testkit;
 
 pub use crew::{Crew, WorkerEnd};
 
+/// How many workers to start: `--workers` if given, else one per core.
+pub fn worker_count(asked: Option<u16>) -> usize {
+    let cores = || std::thread::available_parallelism().map_or(2, |n| n.get());
+    asked.map_or_else(cores, usize::from)
+}
+
+/// What is wrong with `--from from --to to`, if anything: the range must
+/// hold at least one number, and at most `max` (each becomes a task in memory).
+pub fn range_problem(from: u64, to: u64, max: u64) -> Option<String> {
+    if from >= to {
+        Some(format!("--from {from} must be below --to {to}"))
+    } else if to - from > max {
+        Some(format!(
+            "the range holds {} numbers; at most {max}",
+            to - from
+        ))
+    } else {
+        None
+    }
+}
+
 /// Warns on standard error when this build's timings would mislead.
 ///
 /// The workspace's dev profile is optimized, so `cargo run` prints representative
@@ -30,5 +51,19 @@ pub fn warn_if_unoptimized() {
             "warning: built with debug assertions; timings are not representative \
              (see [profile.dev] in Cargo.toml)"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_must_be_non_empty_and_bounded() {
+        assert_eq!(range_problem(1, 10, 9), None);
+        assert!(range_problem(5, 5, 9).unwrap().contains("must be below"));
+        assert!(range_problem(0, 11, 10).unwrap().contains("at most 10"));
+        assert_eq!(worker_count(Some(3)), 3);
+        assert!(worker_count(None) >= 1);
     }
 }

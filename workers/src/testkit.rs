@@ -23,9 +23,46 @@ fn turn() -> std::sync::MutexGuard<'static, ()> {
     MACHINE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+thread_local! {
+    /// Variables the checks of this thread set for the programs they start.
+    static ENV: std::cell::RefCell<Vec<(String, String)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `vars` set for every program the checks in it start (a
+/// server's URL, say). Per thread, so tests running side by side, each with
+/// its own server, do not see each other's; the process environment, which
+/// every thread shares, is left alone.
+pub fn with_env<T>(vars: &[(&str, &str)], f: impl FnOnce() -> T) -> T {
+    let owned = vars.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+    let before =
+        ENV.with(|e| std::mem::replace(&mut *e.borrow_mut(), owned.collect()));
+    let out = f();
+    ENV.with(|e| *e.borrow_mut() = before);
+    out
+}
+
+fn env() -> Vec<(String, String)> {
+    ENV.with(|e| e.borrow().clone())
+}
+
+/// `bin` as a plain command, with this thread's variables.
+pub fn program(bin: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(bin);
+    c.envs(env());
+    c
+}
+
+/// `bin` as an assert_cmd command, with this thread's variables.
+fn checked(bin: &Path) -> Command {
+    let mut c = Command::new(bin);
+    c.envs(env());
+    c
+}
+
 /// Runs `bin` with `args` and `--json`, expecting success; returns the document.
 pub fn json_run(bin: &Path, args: &[&str]) -> Value {
-    let out = Command::new(bin)
+    let out = checked(bin)
         .args(args)
         .arg("--json")
         .timeout(Duration::from_secs(120))
@@ -101,7 +138,7 @@ pub fn bad_input_is_refused_with_exit_2(bin: &Path) {
 /// before anything starts: exit code 2, the phrase on stderr, nothing on stdout.
 pub fn refused_with_exit_2(bin: &Path, cases: &[(&[&str], &str)]) {
     for (args, says) in cases {
-        Command::new(bin)
+        checked(bin)
             .args(*args)
             .timeout(Duration::from_secs(10))
             .assert()
@@ -137,7 +174,7 @@ pub fn leftovers(prefix: &str, pid: u32) -> Vec<String> {
 }
 
 fn start_long(bin: &Path) -> (Child, Vec<u32>) {
-    let child = std::process::Command::new(bin)
+    let child = program(bin)
         .args(["--case", "prime", "--repeats", "100"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -207,7 +244,7 @@ pub fn a_killed_worker_ends_the_run_cleanly(bin: &Path, prefix: &str) {
 /// A normal run: exit 0, every worker reaped, nothing left behind.
 pub fn a_normal_run_leaves_nothing(bin: &Path, prefix: &str) {
     let _turn = turn();
-    let child = std::process::Command::new(bin)
+    let child = program(bin)
         .args(["--case", "early", "--trials", "5"])
         .stdout(Stdio::null())
         .spawn()
@@ -254,7 +291,7 @@ pub fn racy_counter_loses_updates_atomic_does_not(bin: &Path, times: u64) {
 /// `--count` where the flag has no counter: refused with exit 2.
 pub fn count_without_a_counter_is_refused(bin: &Path) {
     let _turn = turn();
-    Command::new(bin)
+    checked(bin)
         .args(["--count", "10"])
         .timeout(Duration::from_secs(10))
         .assert()
@@ -283,4 +320,66 @@ pub fn a_dead_helper_ends_the_run_cleanly(bin: &Path, says: &str) {
         "one line, not a cascade: {stderr}"
     );
     assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+}
+
+/// A `redis-server` of the caller's own on a free loopback port, never the
+/// user's 6379, with nothing saved to disk. Stopped when dropped.
+#[derive(Debug)]
+pub struct RedisServer {
+    child: Child,
+    /// The port it listens on, 127.0.0.1 only.
+    pub port: u16,
+}
+
+impl RedisServer {
+    /// Starts one with `extra` arguments (`--requirepass`, say) and waits
+    /// until it accepts connections.
+    pub fn start(extra: &[&str]) -> anyhow::Result<RedisServer> {
+        use anyhow::Context;
+        // Port 0 makes the kernel choose a free port; the listener is closed
+        // again just before the server binds it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .spawn()
+            .context("cannot start redis-server (`cargo xtask ci` installs it)")?;
+        let server = RedisServer { child, port };
+        let up = ps::wait_for(Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+        anyhow::ensure!(up.is_some(), "redis-server did not start on port {port}");
+        Ok(server)
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Runs `redis-cli` against it; returns what it printed, trimmed.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

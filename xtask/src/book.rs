@@ -6,7 +6,7 @@
 //! internal link and every measured file, and treat any ERROR or WARN line of
 //! `mdbook build` as a failure.
 
-use crate::measure::{MEASUREMENTS, RENDERED, measured_dir};
+use crate::measure::{MEASUREMENTS, REDIS_FLOOR, RENDERED, measured_dir};
 use crate::root;
 use anyhow::{Context, bail};
 use serde_json::Value;
@@ -117,6 +117,7 @@ fn check_measured() -> Vec<String> {
         .iter()
         .map(|m| m.file)
         .chain(RENDERED.iter().map(|(f, _)| *f))
+        .chain([REDIS_FLOOR])
         .collect();
     for file in &known {
         let path = dir.join(file);
@@ -423,17 +424,13 @@ pub fn render_local_flag_claims() -> anyhow::Result<String> {
     Ok(t)
 }
 
-/// Chapter 3: the manager's flag, at two check intervals, and its counter.
-pub fn render_manager_claims() -> anyhow::Result<String> {
-    let (k_big, stamp) = measured("03-prime.json")?;
-    let (k_small, _) = measured("03-prime-k1000.json")?;
-    let c = &k_big["counted"];
-    let look = f(&k_big["check_ns"]["median"]);
-    let trip = f(&k_big["round_trip_ns"]["median"]);
+/// A flag searched at several check intervals: what a look costs, what the
+/// looks add to the search, and how fast a raised flag stops everyone.
+fn by_interval(runs: &[&Value]) -> String {
     let mut t = String::from(
         "| a look every | one look | flag overhead, prime case | parallel vs serial | stop latency p50 / p99 |\n|--:|--:|--:|--:|--:|\n",
     );
-    for v in [&k_small, &k_big] {
+    for v in runs {
         t += &format!(
             "| {} candidates | {} | {} | {} | {} / {} |\n",
             v["check_every"],
@@ -446,6 +443,65 @@ pub fn render_manager_claims() -> anyhow::Result<String> {
             ns(&v["stop_latency_ns"]["p99"]),
         );
     }
+    t
+}
+
+/// Chapter 6: the Redis flag at two check intervals, beside Redis's own
+/// benchmark and the other flags, and the text's claims.
+pub fn render_redis_claims() -> anyhow::Result<String> {
+    let (k_big, stamp) = measured("06-prime.json")?;
+    let (k_small, _) = measured("06-prime-k1000.json")?;
+    let (floor, floor_stamp) = measured(REDIS_FLOOR)?;
+    let (manager, _) = measured("03-prime.json")?;
+    let (mmap, _) = measured("05-prime.json")?;
+    let look = f(&k_big["check_ns"]["median"]);
+    let p50 = f(&floor["p50_ns"]);
+    let mut t = by_interval(&[&k_small, &k_big]);
+    t += &format!(
+        "\n{} workers, prime case. Redis's own benchmark on the same server, one \
+         client, GET: p50 {}, p99 {}, {:.0} requests per second.\n\n",
+        k_big["workers"],
+        human_ns(p50),
+        ns(&floor["p99_ns"]),
+        f(&floor["rps"]),
+    );
+    t += "| The text says | Rust, measured here |\n|---|---|\n";
+    t += &format!(
+        "| Redis pays network overhead. | One look costs {}, {} of `redis-benchmark`'s own \
+         p50 for a GET on the same server: a look is one loopback round trip. |\n",
+        human_ns(look),
+        ratio(look / p50),
+    );
+    t += &format!(
+        "| Redis is slower than local memory. | {:.0} times slower than a look at the \
+         mmap flag ({}). |\n",
+        look / f(&mmap["check_ns"]["median"]),
+        ns(&mmap["check_ns"]["median"]),
+    );
+    t += &format!(
+        "| Redis is the slowest of the four. | A look at the manager's flag of chapter 3 \
+         costs {}, against Redis's {}: {}. |\n",
+        ns(&manager["check_ns"]["median"]),
+        human_ns(look),
+        if look > f(&manager["check_ns"]["median"]) {
+            "Redis is the slower, as claimed"
+        } else {
+            "on one machine the manager is no faster than Redis: both are a round trip \
+             through the kernel to another process"
+        },
+    );
+    t += &format!("\n{stamp}\n\n{floor_stamp}\n");
+    Ok(t)
+}
+
+/// Chapter 3: the manager's flag, at two check intervals, and its counter.
+pub fn render_manager_claims() -> anyhow::Result<String> {
+    let (k_big, stamp) = measured("03-prime.json")?;
+    let (k_small, _) = measured("03-prime-k1000.json")?;
+    let c = &k_big["counted"];
+    let look = f(&k_big["check_ns"]["median"]);
+    let trip = f(&k_big["round_trip_ns"]["median"]);
+    let mut t = by_interval(&[&k_small, &k_big]);
     t += &format!(
         "\n{} workers, prime case. For scale: an atomic load in a worker's own memory takes {}, \
          and one ipc-channel round trip between the parent and a worker {}.\n\n",

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use workers::ps;
+use workers::testkit::RedisServer;
 
 /// One command whose output the book shows.
 #[derive(Debug)]
@@ -142,7 +143,36 @@ pub const MEASUREMENTS: &[Measurement] = &[
     Measurement::of("05-prime.txt", "05-mmap-flag", PRIME),
     Measurement::of("05-prime.json", "05-mmap-flag", PRIME),
     Measurement::of("05-early.json", "05-mmap-flag", &["--case", "early"]),
+    Measurement::of("06-default.txt", "06-redis-flag", &[]),
+    Measurement::of(
+        "06-prime.json",
+        "06-redis-flag",
+        &["--case", "prime", "--repeats", "5"],
+    ),
+    Measurement::of(
+        "06-prime-k1000.json",
+        "06-redis-flag",
+        &[
+            "--case",
+            "prime",
+            "--check-every",
+            "1000",
+            "--repeats",
+            "1",
+            "--trials",
+            "10",
+        ],
+    ),
 ];
+
+/// The program whose flag lives in Redis: `measure` starts a server of its
+/// own for it and hands over the URL in `REDIS_URL`, so the commands shown
+/// are the ones a student types against their own server.
+const REDIS_BIN: &str = "06-redis-flag";
+
+/// The floor for chapter 6: Redis's own benchmark, one client, GET only.
+pub const REDIS_FLOOR: &str = "06-redis-benchmark.json";
+const REDIS_FLOOR_ARGS: &[&str] = &["-c", "1", "-n", "20000", "-t", "get", "--csv"];
 
 /// Makes a markdown file's text from measured JSON.
 type Render = fn() -> anyhow::Result<String>;
@@ -154,6 +184,7 @@ pub const RENDERED: &[(&str, Render)] = &[
     ("02-claims.md", crate::book::render_pill_claims),
     ("03-claims.md", crate::book::render_manager_claims),
     ("04-05-claims.md", crate::book::render_local_flag_claims),
+    ("06-claims.md", crate::book::render_redis_claims),
 ];
 
 pub fn measured_dir() -> PathBuf {
@@ -170,13 +201,35 @@ pub fn run(only: Option<&str>) -> anyhow::Result<()> {
     }
     let stamp = Stamp::here()?;
     std::fs::create_dir_all(measured_dir())?;
+    let wanted = |file: &str| only.is_none_or(|o| file.contains(o));
+    let needs_redis = MEASUREMENTS
+        .iter()
+        .any(|m| m.bin == REDIS_BIN && wanted(m.file))
+        || wanted(REDIS_FLOOR);
+    let redis = if needs_redis {
+        Some(RedisServer::start(&[])?)
+    } else {
+        None
+    };
+    if let Some(redis) = redis.as_ref().filter(|_| wanted(REDIS_FLOOR)) {
+        println!("measure: {REDIS_FLOOR} (redis-benchmark)");
+        let doc = redis_benchmark(redis.port)?;
+        let command = format!("redis-benchmark {}", REDIS_FLOOR_ARGS.join(" "));
+        let wrapped = json!({ "stamp": stamp, "command": command, "output": doc });
+        let text = serde_json::to_string_pretty(&wrapped)? + "\n";
+        std::fs::write(measured_dir().join(REDIS_FLOOR), text)?;
+    }
     for m in MEASUREMENTS {
-        if only.is_some_and(|o| !m.file.contains(o)) {
+        if !wanted(m.file) {
             continue;
         }
         println!("measure: {} ({})", m.file, m.command());
         let json = m.file.ends_with(".json");
-        let out = m.execute(json)?;
+        let url = redis
+            .as_ref()
+            .filter(|_| m.bin == REDIS_BIN)
+            .map(RedisServer::url);
+        let out = m.execute(json, url)?;
         let text = if json {
             let doc: Value = serde_json::from_str(&out)
                 .with_context(|| format!("{} printed no JSON", m.bin))?;
@@ -223,10 +276,17 @@ impl Measurement {
 
     /// Runs the already-built binary, as `cargo run` would, and returns what
     /// the book shows: stdout, or for a fault, stderr and the exit code.
-    fn execute(&self, json: bool) -> anyhow::Result<String> {
+    fn execute(
+        &self,
+        json: bool,
+        redis_url: Option<String>,
+    ) -> anyhow::Result<String> {
         let exe = root().join("target/debug").join(self.bin);
         let mut cmd = Command::new(&exe);
         cmd.args(self.args).current_dir(root());
+        if let Some(url) = redis_url {
+            cmd.env("REDIS_URL", url);
+        }
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         if json {
             cmd.arg("--json");
@@ -266,6 +326,43 @@ impl Measurement {
             ),
         }
     }
+}
+
+/// Runs `redis-benchmark` against the server on `port`: requests per second
+/// and latencies in microseconds, from its CSV line for GET.
+fn redis_benchmark(port: u16) -> anyhow::Result<Value> {
+    let port = port.to_string();
+    let mut args = vec!["-p", &port];
+    args.extend(REDIS_FLOOR_ARGS);
+    let csv = sh("redis-benchmark", &args)?;
+    let mut lines = csv.lines().filter(|l| !l.trim().is_empty());
+    let (head, get) = (
+        lines.next().context("redis-benchmark printed nothing")?,
+        lines
+            .next()
+            .context("redis-benchmark printed no GET line")?,
+    );
+    let cells = |l: &str| -> Vec<String> {
+        l.split(',')
+            .map(|c| c.trim_matches('"').to_string())
+            .collect()
+    };
+    let mut doc = serde_json::Map::new();
+    for (name, value) in cells(head).into_iter().zip(cells(get)) {
+        let Ok(x) = value.parse::<f64>() else {
+            continue;
+        };
+        // Latencies come in milliseconds; the book works in nanoseconds.
+        match name.strip_suffix("_latency_ms") {
+            Some(stat) => doc.insert(format!("{stat}_ns"), json!(x * 1e6)),
+            None => doc.insert(name, json!(x)),
+        };
+    }
+    anyhow::ensure!(
+        doc.contains_key("p50_ns"),
+        "no p50 in redis-benchmark's CSV: {csv}"
+    );
+    Ok(Value::Object(doc))
 }
 
 /// Where, when and from what a figure was measured.
@@ -359,6 +456,7 @@ mod tests {
     fn every_measurement_has_a_unique_file() {
         let mut files: Vec<&str> = MEASUREMENTS.iter().map(|m| m.file).collect();
         files.extend(RENDERED.iter().map(|(f, _)| *f));
+        files.push(REDIS_FLOOR);
         let n = files.len();
         files.sort_unstable();
         files.dedup();

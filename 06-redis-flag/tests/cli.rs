@@ -1,0 +1,204 @@
+//! The real binary against a real `redis-server`: each test starts its own on
+//! a free loopback port (never the user's 6379) and stops it afterwards. The
+//! checks every flag chapter shares are in `workers::testkit`.
+
+use assert_cmd::cargo::cargo_bin;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use workers::ps;
+use workers::testkit::{self as kit, RedisServer};
+
+const PREFIX: &str = "06-redis-flag";
+
+fn bin() -> &'static Path {
+    cargo_bin!("06-redis-flag")
+}
+
+/// Runs `check` against a fresh server, then checks the run left no key.
+fn with_redis(check: impl FnOnce(&RedisServer)) {
+    let redis = RedisServer::start(&[]).unwrap();
+    kit::with_env(&[("REDIS_URL", &redis.url())], || check(&redis));
+    assert_eq!(redis.cli(&["DBSIZE"]), "0", "the run left keys behind");
+}
+
+#[test]
+fn every_case_finds_its_factor() {
+    with_redis(|_| kit::every_case_finds_its_factor(bin()));
+}
+
+#[test]
+fn early_exit_stops_the_others() {
+    with_redis(|_| kit::early_exit_stops_the_others(bin()));
+}
+
+#[test]
+fn a_normal_run_leaves_no_process_and_no_key() {
+    with_redis(|_| kit::a_normal_run_leaves_nothing(bin(), PREFIX));
+}
+
+#[test]
+fn ctrl_c_leaves_no_process_and_no_key() {
+    with_redis(|_| kit::ctrl_c_leaves_nothing(bin(), PREFIX));
+}
+
+#[test]
+fn a_killed_worker_ends_the_run_cleanly() {
+    with_redis(|_| kit::a_killed_worker_ends_the_run_cleanly(bin(), PREFIX));
+}
+
+#[test]
+fn count_is_refused_here_with_exit_2() {
+    kit::count_without_a_counter_is_refused(bin());
+}
+
+#[test]
+fn bad_input_is_refused_with_exit_2() {
+    kit::bad_input_is_refused_with_exit_2(bin());
+    let cases: &[(&[&str], &str)] = &[
+        (&["--redis-url", "http://localhost:6379"], "not a Redis URL"),
+        (&["--redis-url", "localhost"], "not a Redis URL"),
+    ];
+    kit::refused_with_exit_2(bin(), cases);
+}
+
+#[test]
+fn flags_left_by_earlier_runs_are_ignored() {
+    with_redis(|redis| {
+        // Raised flags of runs that crashed: none of them is this run's key.
+        for stale in ["stop-flag:1-1", "stop-flag:99999-123456789"] {
+            redis.cli(&["SET", stale, "1"]);
+        }
+        let v = kit::json_run(
+            bin(),
+            &["--case", "early", "--repeats", "1", "--trials", "3"],
+        );
+        assert_eq!(v["factor"], 174_020_123);
+        redis.cli(&["DEL", "stop-flag:1-1", "stop-flag:99999-123456789"]);
+    });
+}
+
+#[test]
+fn no_server_is_one_clear_line_within_two_seconds() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://{}", free.local_addr().unwrap());
+    drop(free);
+    let start = Instant::now();
+    let out = kit::program(bin())
+        .args(["--redis-url", &url])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        stderr.contains("cannot reach Redis at") && stderr.contains("redis-server")
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn passwords_work_and_are_never_printed() {
+    let redis = RedisServer::start(&["--requirepass", "s3cret-pw"]).unwrap();
+    let good = format!("redis://:s3cret-pw@127.0.0.1:{}", redis.port);
+    let out = kit::program(bin())
+        .args(["--redis-url", &good, "--case", "early", "--repeats", "1"])
+        .args(["--trials", "3", "--json"])
+        .output()
+        .unwrap();
+    let all =
+        String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{all}");
+    assert!(
+        !all.contains("s3cret-pw"),
+        "the password was printed: {all}"
+    );
+
+    let bad = format!("redis://:wrong-pw@127.0.0.1:{}", redis.port);
+    let out = kit::program(bin())
+        .args(["--redis-url", &bad])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("refused our credentials"), "{stderr}");
+    assert!(!stderr.contains("wrong-pw"), "{stderr}");
+}
+
+/// Starts a long run and reads the flag's key from what it prints first.
+fn long_run(redis: &RedisServer) -> (std::process::Child, String, Vec<u32>) {
+    let mut child = kit::program(bin())
+        .args([
+            "--redis-url",
+            &redis.url(),
+            "--case",
+            "prime",
+            "--repeats",
+            "100",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stderr.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let key = first
+        .split_whitespace()
+        .find(|w| w.starts_with("stop-flag:"))
+        .expect("the run names its key")
+        .trim_end_matches('.')
+        .to_string();
+    let kids =
+        ps::wait_for_children(child.id(), 2, Duration::from_secs(10)).unwrap();
+    (child, key, kids)
+}
+
+#[test]
+fn redis_cli_in_another_terminal_stops_the_run() {
+    with_redis(|redis| {
+        let (mut child, key, kids) = long_run(redis);
+        // The parent lowers the flag before each search: keep raising it
+        // until the run notices, as a person at a terminal would.
+        let status = ps::wait_for(Duration::from_secs(20), || {
+            redis.cli(&["SET", &key, "1"]);
+            std::thread::sleep(Duration::from_millis(50));
+            child.try_wait().unwrap()
+        })
+        .expect("the run stopped");
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr)
+            .unwrap();
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("stopped from outside"), "{stderr}");
+        assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    });
+}
+
+#[test]
+fn redis_dying_mid_run_ends_the_run_with_one_line() {
+    let redis = RedisServer::start(&[]).unwrap();
+    let (mut child, _, kids) = long_run(&redis);
+    std::thread::sleep(Duration::from_millis(300));
+    kit::send_signal(redis.pid(), "KILL");
+    let status = ps::wait_for(Duration::from_secs(10), || child.try_wait().unwrap())
+        .expect("the run ended within 10 s of Redis dying");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    // Besides the opening lines that name the key: one error, no cascade.
+    let errors: Vec<&str> =
+        stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("stopped answering mid-run"), "{stderr}");
+    let mut others = stderr.lines().filter(|l| !l.starts_with("error:"));
+    assert!(others.all(|l| l.contains("redis-cli")), "{stderr}");
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+}
