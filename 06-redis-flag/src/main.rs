@@ -17,6 +17,8 @@ use redis::{
 };
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::Duration;
 use workers::coop::SharedFlag;
 use workers::interrupt::OnSignal;
@@ -43,6 +45,11 @@ struct RedisArgs {
         value_parser = RedisUrl::parse
     )]
     redis_url: RedisUrl,
+    /// Push instead of poll: each process hears the flag through pub/sub on
+    /// a thread of its own, and a look reads local memory (try with
+    /// --check-every 1000)
+    #[arg(long)]
+    push: bool,
 }
 
 /// A Redis URL that never shows its password: not in reports, errors or
@@ -140,12 +147,14 @@ struct RedisFlag {
     key: String,
     /// The parent's connection, kept to delete the key at the end.
     conn: RefCell<Connection>,
-    /// Deletes the key if Ctrl-C ends the run.
+    /// `--push`: workers hear the flag instead of asking for it.
+    push: bool,
+    /// Deletes the keys if Ctrl-C ends the run.
     _on_signal: OnSignal,
 }
 
 impl RedisFlag {
-    fn new(url: RedisUrl) -> anyhow::Result<Self> {
+    fn new(url: RedisUrl, push: bool) -> anyhow::Result<Self> {
         let mut conn = connect(&url)?;
         let key = format!(
             "stop-flag:{}-{}",
@@ -169,18 +178,20 @@ impl RedisFlag {
         let (doomed_url, doomed_key) = (url.clone(), key.clone());
         let _on_signal = OnSignal::new(move || {
             if let Ok(mut c) = connect(&doomed_url) {
-                let _: redis::RedisResult<()> = c.del(&doomed_key);
+                let _: redis::RedisResult<()> = c.del(run_keys(&doomed_key));
             }
         });
         let cli = format!("redis-cli -u {url}");
+        let stop = if push { "PUBLISH" } else { "SET" };
         eprintln!(
             "The flag is key {key}. From another terminal:\n  \
-             watch it: {cli} GET {key}\n  stop the run: {cli} SET {key} 1"
+             watch it: {cli} GET {key}\n  stop the run: {cli} {stop} {key} 1"
         );
         Ok(RedisFlag {
             url,
             key,
             conn: RefCell::new(conn),
+            push,
             _on_signal,
         })
     }
@@ -189,10 +200,19 @@ impl RedisFlag {
 impl Drop for RedisFlag {
     /// The run is over: its key goes. If Redis is gone too, the TTL does it.
     fn drop(&mut self) {
-        let _: redis::RedisResult<()> = self.conn.get_mut().del(&self.key);
+        let _: redis::RedisResult<()> = self.conn.get_mut().del(run_keys(&self.key));
     }
 }
 // ANCHOR_END: create
+
+/// Every key a run may create: the flag, and with `--push` its version.
+fn run_keys(key: &str) -> Vec<String> {
+    vec![key.to_string(), version_key(key)]
+}
+
+fn version_key(key: &str) -> String {
+    format!("{key}:version")
+}
 
 // ANCHOR: check
 /// One process's connection to the flag.
@@ -201,11 +221,17 @@ struct RedisView {
     key: String,
     /// `Connection` needs `&mut` to send; the search holds the flag by `&`.
     conn: RefCell<Connection>,
+    /// With `--push`: the flag as last heard, kept by a listener thread.
+    heard: Option<Arc<Heard>>,
 }
 
 impl StopFlag for RedisView {
-    /// A look at the flag: `GET key`, one round trip to the server.
+    /// A look at the flag: `GET key`, one round trip to the server. With
+    /// `--push`, a load from this process's memory.
     fn is_set(&self) -> anyhow::Result<bool> {
+        if let Some(heard) = &self.heard {
+            return heard.is_set();
+        }
         let value: Option<u8> = (self.conn.borrow_mut().get(&self.key))
             .map_err(|e| lost(&self.url, e))?;
         Ok(value == Some(1))
@@ -214,11 +240,112 @@ impl StopFlag for RedisView {
     /// `SET key 1 EX ttl`: Redis runs one command at a time, so the write is
     /// whole, and every later `GET` from anywhere sees it.
     fn raise(&self) -> anyhow::Result<()> {
-        (self.conn.borrow_mut().set_ex(&self.key, 1, TTL_SECONDS))
-            .map_err(|e| lost(&self.url, e))
+        self.write(1)
     }
 }
 // ANCHOR_END: check
+
+impl RedisView {
+    fn write(&self, state: u8) -> anyhow::Result<()> {
+        let conn = &mut *self.conn.borrow_mut();
+        let written = if self.heard.is_some() {
+            (PUBLISH.key(&self.key).key(version_key(&self.key)))
+                .arg(state)
+                .arg(TTL_SECONDS)
+                .invoke::<u64>(conn)
+                .map(drop)
+        } else {
+            conn.set_ex(&self.key, state, TTL_SECONDS)
+        };
+        written.map_err(|e| lost(&self.url, e))
+    }
+}
+
+// ANCHOR: push
+/// `--push`: set the key and announce it, in one step on the server. The
+/// message carries a version, so that a listener can tell a late message
+/// about an earlier search from news.
+static PUBLISH: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local version = redis.call('INCR', KEYS[2])
+        redis.call('EXPIRE', KEYS[2], ARGV[2])
+        redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+        redis.call('PUBLISH', KEYS[1], version .. ':' .. ARGV[1])
+        return version",
+    )
+});
+
+/// The flag as one process last heard it.
+#[derive(Debug, Default)]
+struct Heard {
+    /// What a look reads: 1 once raised.
+    state: AtomicU8,
+    /// The version `state` came with; older news is ignored.
+    version: Mutex<u64>,
+    /// Why the listener stopped, if it did: every look then fails with it.
+    failed: OnceLock<String>,
+}
+
+impl Heard {
+    fn is_set(&self) -> anyhow::Result<bool> {
+        if let Some(why) = self.failed.get() {
+            anyhow::bail!("{why}");
+        }
+        Ok(self.state.load(Ordering::Acquire) != 0)
+    }
+
+    fn apply(&self, version: u64, state: u8) {
+        let mut known = self.version.lock().unwrap_or_else(|e| e.into_inner());
+        if version >= *known {
+            *known = version;
+            self.state.store(state, Ordering::Release);
+        }
+    }
+
+    /// Subscribes to the flag's channel on a thread of its own, and returns
+    /// once subscribed: from then on no raise can be missed.
+    fn listen(url: &RedisUrl, channel: &str) -> anyhow::Result<Arc<Heard>> {
+        let heard = Arc::new(Heard::default());
+        let (ready, subscribed) = std::sync::mpsc::channel();
+        let (url, name, mine) = (url.clone(), channel.to_string(), heard.clone());
+        std::thread::spawn(move || {
+            let listen = || -> anyhow::Result<()> {
+                let mut conn = connect(&url)?;
+                let mut sub = conn.as_pubsub();
+                sub.subscribe(&name).map_err(|e| lost(&url, e))?;
+                let _ = ready.send(Ok(()));
+                // Wait for news as long as it takes; a server that dies
+                // closes the socket, and that ends the wait.
+                sub.set_read_timeout(None).map_err(|e| lost(&url, e))?;
+                loop {
+                    let msg = sub.get_message().map_err(|e| lost(&url, e))?;
+                    let text: String =
+                        msg.get_payload().map_err(|e| lost(&url, e))?;
+                    // "version:state" from a run; a bare "1" from a person
+                    // with redis-cli, which no later version overrides.
+                    let (version, state) = match text.split_once(':') {
+                        Some((v, s)) => {
+                            (v.parse().unwrap_or(0), s.parse().unwrap_or(1))
+                        }
+                        None => (u64::MAX, text.parse().unwrap_or(1)),
+                    };
+                    mine.apply(version, state);
+                }
+            };
+            if let Err(e) = listen() {
+                let _ = mine.failed.set(format!("{e:#}"));
+                let _ = ready.send(Err(e));
+            }
+        });
+        match subscribed.recv_timeout(CONNECT_TIMEOUT + IO_TIMEOUT) {
+            Ok(Ok(())) => Ok(heard),
+            Ok(Err(e)) => Err(e),
+            Err(_) => anyhow::bail!("could not subscribe to {channel} in time"),
+        }
+    }
+}
+// ANCHOR_END: push
 
 /// No counter: chapter 3's manager shows the lost update through a server.
 impl workers::coop::Counter for RedisView {}
@@ -226,8 +353,9 @@ impl workers::coop::Counter for RedisView {}
 // ANCHOR: share
 impl SharedFlag for RedisFlag {
     const WHAT: &'static str = "a key in Redis, read with GET";
-    /// Workers get the server's URL and the key, and connect themselves.
-    type Handle = (RedisUrl, String);
+    /// Workers get the server's URL, the key and the mode, and connect
+    /// themselves.
+    type Handle = (RedisUrl, String, bool);
     type View = RedisView;
     type Args = RedisArgs;
     /// A look costs a network round trip, tens of microseconds: at 1000
@@ -235,25 +363,45 @@ impl SharedFlag for RedisFlag {
     const CHECK_EVERY: u64 = 100_000;
 
     fn create(args: &RedisArgs) -> anyhow::Result<Self> {
-        RedisFlag::new(args.redis_url.clone())
+        RedisFlag::new(args.redis_url.clone(), args.push)
     }
 
-    fn handle(&self) -> (RedisUrl, String) {
-        (self.url.clone(), self.key.clone())
+    fn handle(&self) -> (RedisUrl, String, bool) {
+        (self.url.clone(), self.key.clone(), self.push)
     }
 
-    fn open((url, key): (RedisUrl, String)) -> anyhow::Result<RedisView> {
+    fn open(
+        (url, key, push): (RedisUrl, String, bool),
+    ) -> anyhow::Result<RedisView> {
         let conn = connect(&url).context("a worker could not connect")?;
+        let heard = match push {
+            true => Some(Heard::listen(&url, &key)?),
+            false => None,
+        };
         Ok(RedisView {
             url,
             key,
             conn: RefCell::new(conn),
+            heard,
         })
     }
 
     fn lower(mine: &RedisView) -> anyhow::Result<()> {
-        (mine.conn.borrow_mut().set_ex(&mine.key, 0, TTL_SECONDS))
-            .map_err(|e| lost(&mine.url, e))
+        mine.write(0)
+    }
+
+    /// With `--push`, catch up before a search: read the key and its version
+    /// once, so a late message about the last search cannot stop this one.
+    fn begin(view: &RedisView) -> anyhow::Result<()> {
+        let Some(heard) = &view.heard else {
+            return Ok(());
+        };
+        let (state, version): (Option<u8>, Option<u64>) = redis::cmd("MGET")
+            .arg(run_keys(&view.key))
+            .query(&mut *view.conn.borrow_mut())
+            .map_err(|e| lost(&view.url, e))?;
+        heard.apply(version.unwrap_or(0), state.unwrap_or(0));
+        Ok(())
     }
 }
 // ANCHOR_END: share

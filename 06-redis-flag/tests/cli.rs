@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use workers::ps;
+use workers::search::Case;
 use workers::testkit::{self as kit, RedisServer};
 
 const PREFIX: &str = "06-redis-flag";
@@ -131,16 +132,14 @@ fn passwords_work_and_are_never_printed() {
 }
 
 /// Starts a long run and reads the flag's key from what it prints first.
-fn long_run(redis: &RedisServer) -> (std::process::Child, String, Vec<u32>) {
+fn long_run(
+    redis: &RedisServer,
+    extra: &[&str],
+) -> (std::process::Child, String, Vec<u32>) {
     let mut child = kit::program(bin())
-        .args([
-            "--redis-url",
-            &redis.url(),
-            "--case",
-            "prime",
-            "--repeats",
-            "100",
-        ])
+        .args(["--redis-url", &redis.url()])
+        .args(["--case", "prime", "--repeats", "100"])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -162,12 +161,35 @@ fn long_run(redis: &RedisServer) -> (std::process::Child, String, Vec<u32>) {
 
 #[test]
 fn redis_cli_in_another_terminal_stops_the_run() {
+    stopped_from_outside(&[], "SET");
+}
+
+#[test]
+fn redis_cli_publish_stops_a_pushed_run() {
+    stopped_from_outside(&["--push"], "PUBLISH");
+}
+
+#[test]
+fn push_finds_every_factor_and_leaves_no_key() {
+    with_redis(|_| {
+        for case in Case::ALL {
+            let v = kit::json_run(
+                bin(),
+                &["--push", "--check-every", "1000", "--case", case.name()],
+            );
+            assert_eq!(v["factor"].as_u64(), case.number().1, "{}", case.name());
+        }
+    });
+}
+
+/// Raises the flag of a running program with `redis-cli <how> <key> 1`.
+fn stopped_from_outside(extra: &[&str], how: &str) {
     with_redis(|redis| {
-        let (mut child, key, kids) = long_run(redis);
+        let (mut child, key, kids) = long_run(redis, extra);
         // The parent lowers the flag before each search: keep raising it
         // until the run notices, as a person at a terminal would.
         let status = ps::wait_for(Duration::from_secs(20), || {
-            redis.cli(&["SET", &key, "1"]);
+            redis.cli(&[how, &key, "1"]);
             std::thread::sleep(Duration::from_millis(50));
             child.try_wait().unwrap()
         })
@@ -184,7 +206,7 @@ fn redis_cli_in_another_terminal_stops_the_run() {
 #[test]
 fn redis_dying_mid_run_ends_the_run_with_one_line() {
     let redis = RedisServer::start(&[]).unwrap();
-    let (mut child, _, kids) = long_run(&redis);
+    let (mut child, _, kids) = long_run(&redis, &[]);
     std::thread::sleep(Duration::from_millis(300));
     kit::send_signal(redis.pid(), "KILL");
     let status = ps::wait_for(Duration::from_secs(10), || child.try_wait().unwrap())

@@ -49,6 +49,13 @@ pub trait SharedFlag: Sized {
     /// In the parent, through its own view: lowers the flag again between
     /// searches. (The search itself only ever raises it.)
     fn lower(mine: &Self::View) -> anyhow::Result<()>;
+    /// In a worker, before each search: bring a view that caches the flag up
+    /// to date. (A view that reads the shared flag on every look needs nothing.)
+    fn begin(_view: &Self::View) -> anyhow::Result<()> {
+        Ok(())
+    }
+    /// More to say at the end of `--help`: other ways to run the program.
+    const ALSO: &'static str = "";
     /// In the parent: every worker has opened the flag. A flag reached by a
     /// name can drop the name now, so nothing is left even if the parent is
     /// killed outright.
@@ -208,6 +215,7 @@ pub fn main<F: SharedFlag>() -> ExitCode {
             "Workers search for a factor and stop early on a shared flag: {}.",
             F::WHAT
         ))
+        .after_help((!F::ALSO.is_empty()).then_some(F::ALSO))
         .mut_arg("check_every", |a| {
             a.default_value(every.to_string()).help(format!(
                 "Candidates to try between two looks at the flag [default: {every}]"
@@ -259,13 +267,17 @@ fn worker<F: SharedFlag>(link: &WorkerArgs) -> anyhow::Result<()> {
     while let Ok(order) = end.down.recv() {
         let reply = match order {
             Order::Open(_) => bail!("the flag was opened twice"),
-            Order::Search { n, ks, check_every } => {
-                timed_search(n, ks, check_every, &flag)
-            }
-            Order::Spin { n, ks, check_every } => {
-                end.up.send(Reply::Ready)?;
-                timed_search(n, ks, check_every, &flag)
-            }
+            Order::Search { n, ks, check_every } => match F::begin(&flag) {
+                Ok(()) => timed_search(n, ks, check_every, &flag),
+                Err(e) => Reply::Failed(format!("{e:#}")),
+            },
+            Order::Spin { n, ks, check_every } => match F::begin(&flag) {
+                Ok(()) => {
+                    end.up.send(Reply::Ready)?;
+                    timed_search(n, ks, check_every, &flag)
+                }
+                Err(e) => Reply::Failed(format!("{e:#}")),
+            },
             Order::Bench {
                 iters,
                 samples,
