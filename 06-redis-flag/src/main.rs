@@ -11,6 +11,8 @@
 //! program in any language on any machine that reaches the server, including
 //! `redis-cli` in another terminal.
 
+mod distributed;
+
 use anyhow::Context;
 use redis::{
     Client, Commands, Connection, ErrorKind, IntoConnectionInfo, RedisError,
@@ -33,9 +35,21 @@ const IO_TIMEOUT: Duration = Duration::from_secs(2);
 /// its key behind for ten minutes at most.
 const TTL_SECONDS: u64 = 600;
 
-/// Where the Redis server is.
+/// The flag's own arguments: where the server is, and poll or push.
 #[derive(Debug, Clone, clap::Args)]
 struct RedisArgs {
+    #[command(flatten)]
+    server: Server,
+    /// Push instead of poll: each process hears the flag through pub/sub on
+    /// a thread of its own, and a look reads local memory (try with
+    /// --check-every 1000)
+    #[arg(long)]
+    push: bool,
+}
+
+/// Where the Redis server is.
+#[derive(Debug, Clone, clap::Args)]
+struct Server {
     /// The server: redis://[[user]:password@]host[:port][/database]
     #[arg(
         long,
@@ -45,11 +59,6 @@ struct RedisArgs {
         value_parser = RedisUrl::parse
     )]
     redis_url: RedisUrl,
-    /// Push instead of poll: each process hears the flag through pub/sub on
-    /// a thread of its own, and a look reads local memory (try with
-    /// --check-every 1000)
-    #[arg(long)]
-    push: bool,
 }
 
 /// A Redis URL that never shows its password: not in reports, errors or
@@ -358,12 +367,14 @@ impl SharedFlag for RedisFlag {
     type Handle = (RedisUrl, String, bool);
     type View = RedisView;
     type Args = RedisArgs;
+    const ALSO: &'static str = "Across machines: `06-redis-flag coordinate --help` and \
+         `06-redis-flag join --help`.";
     /// A look costs a network round trip, tens of microseconds: at 1000
     /// candidates between looks, the workers would mostly wait for Redis.
     const CHECK_EVERY: u64 = 100_000;
 
     fn create(args: &RedisArgs) -> anyhow::Result<Self> {
-        RedisFlag::new(args.redis_url.clone(), args.push)
+        RedisFlag::new(args.server.redis_url.clone(), args.push)
     }
 
     fn handle(&self) -> (RedisUrl, String, bool) {
@@ -407,7 +418,12 @@ impl SharedFlag for RedisFlag {
 // ANCHOR_END: share
 
 fn main() -> std::process::ExitCode {
-    workers::coop::main::<RedisFlag>()
+    // Two more ways to run: a coordinator and its workers, on any machines
+    // that reach one Redis. Everything else is the search every flag shares.
+    match std::env::args().nth(1).as_deref() {
+        Some("coordinate" | "join") => distributed::main(),
+        _ => workers::coop::main::<RedisFlag>(),
+    }
 }
 
 #[cfg(test)]

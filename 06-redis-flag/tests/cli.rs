@@ -171,11 +171,22 @@ fn redis_cli_publish_stops_a_pushed_run() {
 
 #[test]
 fn push_finds_every_factor_and_leaves_no_key() {
+    let _turn = kit::turn();
     with_redis(|_| {
         for case in Case::ALL {
             let v = kit::json_run(
                 bin(),
-                &["--push", "--check-every", "1000", "--case", case.name()],
+                &[
+                    "--push",
+                    "--check-every",
+                    "1000",
+                    "--case",
+                    case.name(),
+                    "--repeats",
+                    "1",
+                    "--trials",
+                    "5",
+                ],
             );
             assert_eq!(v["factor"].as_u64(), case.number().1, "{}", case.name());
         }
@@ -184,6 +195,7 @@ fn push_finds_every_factor_and_leaves_no_key() {
 
 /// Raises the flag of a running program with `redis-cli <how> <key> 1`.
 fn stopped_from_outside(extra: &[&str], how: &str) {
+    let _turn = kit::turn();
     with_redis(|redis| {
         let (mut child, key, kids) = long_run(redis, extra);
         // The parent lowers the flag before each search: keep raising it
@@ -205,6 +217,7 @@ fn stopped_from_outside(extra: &[&str], how: &str) {
 
 #[test]
 fn redis_dying_mid_run_ends_the_run_with_one_line() {
+    let _turn = kit::turn();
     let redis = RedisServer::start(&[]).unwrap();
     let (mut child, _, kids) = long_run(&redis, &[]);
     std::thread::sleep(Duration::from_millis(300));
@@ -223,4 +236,131 @@ fn redis_dying_mid_run_ends_the_run_with_one_line() {
     let mut others = stderr.lines().filter(|l| !l.starts_with("error:"));
     assert!(others.all(|l| l.contains("redis-cli")), "{stderr}");
     assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+}
+
+/// `coordinate --run-id <id>`, started and waited for until its queue is up.
+fn coordinator(args: &[&str]) -> std::process::Child {
+    let mut child = kit::program(bin())
+        .arg("coordinate")
+        .args(args)
+        .arg("--json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its first line says the ranges are on the list.
+    let mut first = String::new();
+    BufReader::new(child.stderr.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("Run "), "{first}");
+    child
+}
+
+#[test]
+fn workers_that_share_only_the_url_and_run_id_finish_the_search() {
+    let _turn = kit::turn();
+    with_redis(|_| {
+        let coord = coordinator(&["--run-id", "test-run", "--case", "late"]);
+        // Three workers that know nothing of each other or of the coordinator.
+        let joins: Vec<_> = (0..3)
+            .map(|i| {
+                kit::program(bin())
+                    .args([
+                        "join",
+                        "--run-id",
+                        "test-run",
+                        "--name",
+                        &format!("w{i}"),
+                    ])
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let out = coord.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["factor"].as_u64(), Case::Late.number().1);
+        for i in 0..3 {
+            assert_eq!(v["workers"][format!("w{i}")]["answered_pill"], true, "{v}");
+        }
+        for mut j in joins {
+            assert!(
+                j.wait().unwrap().success(),
+                "every worker took its pill and exited 0"
+            );
+        }
+    });
+}
+
+#[test]
+fn local_workers_search_a_prime_to_the_end_and_leave_nothing() {
+    let _turn = kit::turn();
+    with_redis(|_| {
+        let coord = coordinator(&["--case", "prime", "--local-workers", "2"]);
+        let pid = coord.id();
+        let kids = ps::wait_for_children(pid, 2, Duration::from_secs(10)).unwrap();
+        let out = coord.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            (v["factor"].clone(), v["ranges_reported"].clone()),
+            (serde_json::Value::Null, 64.into())
+        );
+        assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    });
+}
+
+#[test]
+fn joining_a_run_that_does_not_exist_is_one_clear_line() {
+    with_redis(|_| {
+        let out = kit::program(bin())
+            .args(["join", "--run-id", "nobody-started-this"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("there is no run nobody-started-this"),
+            "{stderr}"
+        );
+    });
+}
+
+#[test]
+fn a_run_name_in_use_is_never_taken_over() {
+    with_redis(|redis| {
+        redis.cli(&["SET", "run:taken:stop", "0"]);
+        let out = kit::program(bin())
+            .args(["coordinate", "--run-id", "taken"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("a run named taken exists"), "{stderr}");
+        assert_eq!(redis.cli(&["GET", "run:taken:stop"]), "0");
+        redis.cli(&["DEL", "run:taken:stop"]);
+    });
+}
+
+#[test]
+fn distributed_bad_input_is_refused_with_exit_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["join"], "--run-id"),
+        (&["join", "--run-id", "has space"], "letters, digits"),
+        (&["coordinate", "--chunks", "0"], "--chunks"),
+        (&["coordinate", "--check-every", "0"], "--check-every"),
+        (&["coordinate", "--case", "nope"], "--case"),
+        (
+            &["coordinate", "--redis-url", "http://x"],
+            "not a Redis URL",
+        ),
+    ];
+    kit::refused_with_exit_2(bin(), cases);
 }

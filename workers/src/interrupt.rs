@@ -110,6 +110,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Has a signal kill and reap child `pid`, until [`unwatch_child`]: for
+/// children started without a [`crate::Crew`], which registers its own.
+pub fn watch_child(pid: u32) {
+    if let Some(pid) = Pid::from_raw(pid as i32) {
+        register_child(pid);
+    }
+}
+
+/// The child was reaped: a signal need not kill it any more.
+pub fn unwatch_child(pid: u32) {
+    if let Some(pid) = Pid::from_raw(pid as i32) {
+        forget_child(pid);
+    }
+}
+
 pub(crate) fn register_child(pid: Pid) {
     lock(&CHILDREN).push(pid);
 }

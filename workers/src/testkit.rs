@@ -18,7 +18,10 @@ use std::time::Duration;
 /// every core, and some (the lost-update race) need two workers truly running
 /// together: the tests of one binary take turns so that one's load cannot
 /// change another's outcome.
-fn turn() -> std::sync::MutexGuard<'static, ()> {
+///
+/// Chapter tests that load the machine without these checks take turns too;
+/// never call a check while holding a turn (the lock is not reentrant).
+pub fn turn() -> std::sync::MutexGuard<'static, ()> {
     static MACHINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     MACHINE.lock().unwrap_or_else(|e| e.into_inner())
 }
