@@ -95,6 +95,60 @@ const HEAVY_4: &[&str] = &[
 /// The text's order (join, then read) with more results than a channel holds.
 const DEADLOCK: &[&str] = &["--join-first", "--from", "1000000", "--to", "1100000"];
 
+/// Chapter 6's sweep of the check interval on the prime case, where every
+/// look is overhead; the dearest settings are searched once.
+const POLL_K1000: &[&str] = &[
+    "--case",
+    "prime",
+    "--check-every",
+    "1000",
+    "--repeats",
+    "1",
+    "--trials",
+    "20",
+];
+const POLL_K10000: &[&str] = &[
+    "--case",
+    "prime",
+    "--check-every",
+    "10000",
+    "--repeats",
+    "3",
+    "--trials",
+    "20",
+];
+const POLL_K100000: &[&str] = &[
+    "--case",
+    "prime",
+    "--check-every",
+    "100000",
+    "--repeats",
+    "5",
+    "--trials",
+    "20",
+];
+const POLL_K1000000: &[&str] = &[
+    "--case",
+    "prime",
+    "--check-every",
+    "1000000",
+    "--repeats",
+    "5",
+    "--trials",
+    "20",
+];
+const PUSH_K1000: &[&str] = &[
+    "--case",
+    "prime",
+    "--push",
+    "--check-every",
+    "1000",
+    "--repeats",
+    "5",
+    "--trials",
+    "20",
+];
+
 /// Every measurement, in the order they run.
 pub const MEASUREMENTS: &[Measurement] = &[
     Measurement::of("01-default.txt", "01-work-queue", &[]),
@@ -144,24 +198,15 @@ pub const MEASUREMENTS: &[Measurement] = &[
     Measurement::of("05-prime.json", "05-mmap-flag", PRIME),
     Measurement::of("05-early.json", "05-mmap-flag", &["--case", "early"]),
     Measurement::of("06-default.txt", "06-redis-flag", &[]),
+    Measurement::of("06-poll-k1000.json", "06-redis-flag", POLL_K1000),
+    Measurement::of("06-poll-k10000.json", "06-redis-flag", POLL_K10000),
+    Measurement::of("06-poll-k100000.json", "06-redis-flag", POLL_K100000),
+    Measurement::of("06-poll-k1000000.json", "06-redis-flag", POLL_K1000000),
+    Measurement::of("06-push-k1000.json", "06-redis-flag", PUSH_K1000),
     Measurement::of(
-        "06-prime.json",
+        "06-distributed.txt",
         "06-redis-flag",
-        &["--case", "prime", "--repeats", "5"],
-    ),
-    Measurement::of(
-        "06-prime-k1000.json",
-        "06-redis-flag",
-        &[
-            "--case",
-            "prime",
-            "--check-every",
-            "1000",
-            "--repeats",
-            "1",
-            "--trials",
-            "10",
-        ],
+        &["coordinate", "--local-workers", "2", "--run-id", "demo"],
     ),
 ];
 
