@@ -6,6 +6,7 @@
 //! internal link and every measured file, and treat any ERROR or WARN line of
 //! `mdbook build` as a failure.
 
+use crate::charts::CHARTS;
 use crate::measure::{MEASUREMENTS, REDIS_FLOOR, RENDERED, measured_dir};
 use crate::root;
 use anyhow::{Context, bail};
@@ -118,6 +119,7 @@ fn check_measured() -> Vec<String> {
         .map(|m| m.file)
         .chain(RENDERED.iter().map(|(f, _)| *f))
         .chain([REDIS_FLOOR])
+        .chain(CHARTS.iter().map(|(f, _)| *f))
         .collect();
     for file in &known {
         let path = dir.join(file);
@@ -131,6 +133,8 @@ fn check_measured() -> Vec<String> {
             })
         } else if file.ends_with(".txt") {
             text.starts_with("# measured ")
+        } else if file.ends_with(".svg") {
+            text.starts_with("<svg")
         } else {
             text.contains("\n_Measured ")
         };
@@ -169,7 +173,7 @@ fn mdbook_build() -> anyhow::Result<()> {
 }
 
 /// Reads a measured JSON file's `output` and its stamp line.
-fn measured(file: &str) -> anyhow::Result<(Value, String)> {
+pub fn measured(file: &str) -> anyhow::Result<(Value, String)> {
     let path = measured_dir().join(file);
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("{file} is missing: run `cargo xtask measure`"))?;
@@ -207,12 +211,16 @@ fn versus_serial(speedup: f64) -> String {
 
 /// A flag's whole cost on the prime case: the parallel search looking at it,
 /// against the same search never looking, in percent.
-fn overhead(v: &Value) -> String {
+pub fn overhead_pct(v: &Value) -> f64 {
     let (with, without) = (
         f(&v["parallel_ns"]["median"]),
         f(&v["unchecked_ns"]["median"]),
     );
-    format!("{:+.1}%", (with - without) / without * 100.0)
+    (with - without) / without * 100.0
+}
+
+fn overhead(v: &Value) -> String {
+    format!("{:+.1}%", overhead_pct(v))
 }
 
 /// The queue-cost sweep of chapter 1 as a markdown table.
@@ -560,6 +568,245 @@ pub fn render_manager_claims() -> anyhow::Result<String> {
             .unwrap_or(0)
             .saturating_sub(c["atomic"].as_u64().unwrap_or(0)),
     );
+    t += &format!("\n{stamp}\n");
+    Ok(t)
+}
+
+/// Updates lost by `expected` adds that ended at `got`.
+fn lost_updates(counted: &Value, how: &str) -> u64 {
+    let expected = counted["expected"].as_u64().unwrap_or(0);
+    expected.saturating_sub(counted[how].as_u64().unwrap_or(0))
+}
+
+/// The summary: every flag on the same search, measured in one run of
+/// `cargo xtask measure`, beside the text's own ratings.
+pub fn render_tradeoffs() -> anyhow::Result<String> {
+    let (manager, stamp) = measured("03-prime.json")?;
+    let (raw, _) = measured("04-prime.json")?;
+    let (count, _) = measured("04-count.json")?;
+    let (mmap, _) = measured("05-prime.json")?;
+    let (redis, _) = measured("06-poll-k100000.json")?;
+    let (push, _) = measured("06-push-k1000.json")?;
+    let look = |v: &Value| f(&v["check_ns"]["median"]);
+    let stop = |v: &Value| {
+        format!(
+            "{} / {}",
+            ns(&v["stop_latency_ns"]["median"]),
+            ns(&v["stop_latency_ns"]["p99"])
+        )
+    };
+    let (m, raw_counted) = (&manager["counted"], &count["counted"]);
+    let mut t = String::from(
+        "| the flag | one look | a look every | flag overhead | parallel search | stop latency p50 / p99 | what can go wrong | scope | the text's rating |\n|---|--:|--:|--:|--:|--:|---|---|---|\n",
+    );
+    t += &format!(
+        "| none: never looking | | | | {} | never stops early | nothing: it cannot stop early either | | |\n",
+        ns(&mmap["unchecked_ns"]["median"]),
+    );
+    t += &format!(
+        "| floor: an atomic in the worker's own memory | {} | | | | | | one process | |\n",
+        ns(&mmap["local_check_ns"]["median"]),
+    );
+    let rows: [(&str, &Value, String, &str, &str); 5] = [
+        (
+            "Manager (ch. 3)",
+            &manager,
+            format!(
+                "get-then-set through a proxy lost {} of {} updates",
+                lost_updates(m, "racy"),
+                m["expected"]
+            ),
+            "one machine",
+            "slow, safe, local",
+        ),
+        (
+            "RawValue (ch. 4)",
+            &raw,
+            format!(
+                "load-then-store lost {} of {} updates; the one-way flag itself cannot go wrong",
+                lost_updates(raw_counted, "racy"),
+                raw_counted["expected"]
+            ),
+            "one machine",
+            "fast, unsafe, local",
+        ),
+        (
+            "mmap (ch. 5)",
+            &mmap,
+            "as RawValue: the same atomics on a shared page".into(),
+            "one machine",
+            "fastest, unsafe, local",
+        ),
+        (
+            "Redis, polled (ch. 6)",
+            &redis,
+            "the server can die or stall: deadlines turn either into one error line"
+                .into(),
+            "any machine that reaches the server",
+            "slowest, safe, distributed",
+        ),
+        (
+            "Redis, pushed (ch. 6, ours)",
+            &push,
+            "as polled; stop latency at the scheduler's mercy".into(),
+            "any machine that reaches the server",
+            "",
+        ),
+    ];
+    for (name, v, wrong, scope, rating) in &rows {
+        t += &format!(
+            "| {name} | {} | {} | {} | {} | {} | {wrong} | {scope} | {rating} |\n",
+            human_ns(look(v)),
+            v["check_every"],
+            overhead(v),
+            ns(&v["parallel_ns"]["median"]),
+            stop(v),
+        );
+    }
+    t += &format!(
+        "\n{} workers, the prime case ({}), every flag at its chapter's default interval. \
+         Times are medians.\n\n",
+        mmap["workers"], mmap["n"]
+    );
+    // Where the measurement and the text part ways, said from the numbers.
+    t += "Against the text's ratings:\n\n";
+    let (raw_look, mmap_look) = (look(&raw), look(&mmap));
+    let same = (raw_look / mmap_look - 1.0).abs() < 0.25;
+    t += &if same {
+        format!(
+            "- *mmap fastest, RawValue fast*: in Rust they are the same: one load from a \
+             shared page, {} against {}. Python's difference was the interpreter's.\n",
+            human_ns(mmap_look),
+            human_ns(raw_look)
+        )
+    } else {
+        format!(
+            "- *mmap fastest, RawValue fast*: measured {} against {}.\n",
+            human_ns(mmap_look),
+            human_ns(raw_look)
+        )
+    };
+    let (redis_look, manager_look) = (look(&redis), look(&manager));
+    t += &if redis_look > manager_look {
+        format!(
+            "- *Redis slowest*: agrees, {} a look against the manager's {}; both are round \
+             trips, many orders of magnitude above shared memory.\n",
+            human_ns(redis_look),
+            human_ns(manager_look)
+        )
+    } else {
+        format!(
+            "- *Redis slowest*: not on one machine: a look at Redis took {}, at the \
+             manager {}. Both are round trips through the kernel; which is faster changes \
+             from run to run.\n",
+            human_ns(redis_look),
+            human_ns(manager_look)
+        )
+    };
+    t += &format!(
+        "- *RawValue and mmap unsafe*: only for read-modify-write. A one-way flag read \
+         through an atomic is safe; a counter bumped by load-then-store lost {} of {} \
+         updates.\n",
+        lost_updates(raw_counted, "racy"),
+        raw_counted["expected"]
+    );
+    t += &format!(
+        "- *Manager safe*: each request is atomic, a sequence of requests is not: \
+         get-then-set lost {} of {} updates.\n",
+        lost_updates(m, "racy"),
+        m["expected"]
+    );
+    t += &format!("\n{stamp}\n");
+    Ok(t)
+}
+
+/// The closing chapter's rules, each with the measurement behind it.
+pub fn render_rules() -> anyhow::Result<String> {
+    let (sweep, stamp) = measured("01-sweep.json")?;
+    let (pills, _) = measured("02-compare.json")?;
+    let (mmap, _) = measured("05-prime.json")?;
+    let (k_small, _) = measured("06-poll-k1000.json")?;
+    let (k_big, _) = measured("06-poll-k1000000.json")?;
+    let (push, _) = measured("06-push-k1000.json")?;
+    let (redis, _) = measured("06-poll-k100000.json")?;
+    let tiny = &sweep["rows"][0];
+    let way = |name: &str| {
+        pills["ways"]
+            .as_array()
+            .and_then(|w| w.iter().find(|w| w["how"] == name).cloned())
+            .unwrap_or(Value::Null)
+    };
+    let (pill, kill) = (way("pill"), way("kill"));
+    let never = f(&mmap["unchecked_ns"]["median"]);
+    let rows = [
+        (
+            "Send work in batches.",
+            format!(
+                "One number per message cost {} per task on top of the work; {} per \
+                 message, {}. Parallel first paid off at tasks of {} one by one, of {} \
+                 batched.",
+                ns(&tiny["unbatched"]["overhead_per_task_ns"]),
+                tiny["batched"]["batch"],
+                ns(&tiny["batched"]["overhead_per_task_ns"]),
+                sweep["crossover_unbatched_ns"]
+                    .as_f64()
+                    .map_or("never".into(), human_ns),
+                sweep["crossover_batched_ns"]
+                    .as_f64()
+                    .map_or("never".into(), human_ns),
+            ),
+        ),
+        (
+            "Let independent workers work.",
+            format!(
+                "{} workers that never looked at anything searched the prime in {}: {}.",
+                mmap["workers"],
+                human_ns(never),
+                versus_serial(f(&mmap["serial_ns"]["median"]) / never)
+            ),
+        ),
+        (
+            "Look at shared state rarely, and cheaply.",
+            format!(
+                "Polling Redis every 1,000 candidates: {} overhead, stops seen in {}; \
+                 every 1,000,000: {}, stops seen in {}.",
+                overhead(&k_small),
+                ns(&k_small["stop_latency_ns"]["median"]),
+                overhead(&k_big),
+                ns(&k_big["stop_latency_ns"]["median"]),
+            ),
+        ),
+        (
+            "On one machine, a hot flag belongs in shared memory.",
+            format!(
+                "A look at an mmap'd byte: {}; at Redis: {}.",
+                ns(&mmap["check_ns"]["median"]),
+                ns(&redis["check_ns"]["median"]),
+            ),
+        ),
+        (
+            "Across machines, let the news come to you.",
+            format!(
+                "Pushed by Redis, a look costs {} instead of {}; a stop is seen in {} at \
+                 the median, {} at the 99th percentile.",
+                ns(&push["check_ns"]["median"]),
+                ns(&k_small["check_ns"]["median"]),
+                ns(&push["stop_latency_ns"]["median"]),
+                ns(&push["stop_latency_ns"]["p99"]),
+            ),
+        ),
+        (
+            "End workers with a message, not a signal.",
+            format!(
+                "Pills lost {} numbers over {} rounds; killing lost {}.",
+                pill["lost_numbers"], pills["rounds"], kill["lost_numbers"],
+            ),
+        ),
+    ];
+    let mut t = String::from("| rule | measured here |\n|---|---|\n");
+    for (rule, evidence) in rows {
+        t += &format!("| {rule} | {evidence} |\n");
+    }
     t += &format!("\n{stamp}\n");
     Ok(t)
 }

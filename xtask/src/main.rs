@@ -7,6 +7,7 @@
 //!   checks. `.ci/run` calls it and nothing else.
 
 mod book;
+mod charts;
 mod ci;
 mod measure;
 

@@ -192,6 +192,7 @@ pub const MEASUREMENTS: &[Measurement] = &[
     ),
     Measurement::of("04-default.txt", "04-rawvalue-flag", &[]),
     Measurement::of("04-count.txt", "04-rawvalue-flag", COUNT_RAW),
+    Measurement::of("04-count.json", "04-rawvalue-flag", COUNT_RAW),
     Measurement::of("04-prime.json", "04-rawvalue-flag", PRIME),
     Measurement::of("05-default.txt", "05-mmap-flag", &[]),
     Measurement::of("05-prime.txt", "05-mmap-flag", PRIME),
@@ -230,6 +231,8 @@ pub const RENDERED: &[(&str, Render)] = &[
     ("03-claims.md", crate::book::render_manager_claims),
     ("04-05-claims.md", crate::book::render_local_flag_claims),
     ("06-claims.md", crate::book::render_redis_claims),
+    ("tradeoffs.md", crate::book::render_tradeoffs),
+    ("rules.md", crate::book::render_rules),
 ];
 
 pub fn measured_dir() -> PathBuf {
@@ -294,7 +297,7 @@ pub fn run(only: Option<&str>) -> anyhow::Result<()> {
         };
         std::fs::write(measured_dir().join(m.file), text)?;
     }
-    for (file, render) in RENDERED {
+    for (file, render) in RENDERED.iter().chain(crate::charts::CHARTS) {
         std::fs::write(measured_dir().join(file), render()?)?;
     }
     println!("measure: wrote {}", measured_dir().display());
@@ -502,6 +505,7 @@ mod tests {
         let mut files: Vec<&str> = MEASUREMENTS.iter().map(|m| m.file).collect();
         files.extend(RENDERED.iter().map(|(f, _)| *f));
         files.push(REDIS_FLOOR);
+        files.extend(crate::charts::CHARTS.iter().map(|(f, _)| *f));
         let n = files.len();
         files.sort_unstable();
         files.dedup();
