@@ -7,7 +7,7 @@
 //! `mdbook build` as a failure.
 
 use crate::charts::CHARTS;
-use crate::measure::{MEASUREMENTS, REDIS_FLOOR, RENDERED, measured_dir};
+use crate::measure::{MEASUREMENTS, PYTHON, REDIS_FLOOR, RENDERED, measured_dir};
 use crate::root;
 use anyhow::{Context, bail};
 use serde_json::Value;
@@ -18,10 +18,11 @@ use workers::report::{human_ns, ratio};
 pub fn check() -> anyhow::Result<()> {
     let src = root().join("book/src");
     let mut problems = Vec::new();
-    for md in markdown_files(&src)? {
-        let text = std::fs::read_to_string(&md)?;
+    let markdown = markdown_files(&src)?;
+    for md in &markdown {
+        let text = std::fs::read_to_string(md)?;
         let dir = md.parent().expect("a file has a folder");
-        let name = md.strip_prefix(root()).unwrap_or(&md).display().to_string();
+        let name = md.strip_prefix(root()).unwrap_or(md).display().to_string();
         for include in includes(&text) {
             if let Err(e) = check_include(dir, &include) {
                 problems.push(format!("{name}: {{{{#include {include}}}}}: {e}"));
@@ -35,6 +36,7 @@ pub fn check() -> anyhow::Result<()> {
         }
     }
     problems.extend(check_measured());
+    problems.extend(crate::commands::check(&markdown)?);
     if !problems.is_empty() {
         bail!(
             "the book has {} problems:\n  {}",
@@ -43,7 +45,9 @@ pub fn check() -> anyhow::Result<()> {
         );
     }
     mdbook_build()?;
-    println!("book: includes, anchors, links and measured files check out");
+    println!(
+        "book: includes, anchors, links, measured files and shown commands check out"
+    );
     Ok(())
 }
 
@@ -118,7 +122,7 @@ fn check_measured() -> Vec<String> {
         .iter()
         .map(|m| m.file)
         .chain(RENDERED.iter().map(|(f, _)| *f))
-        .chain([REDIS_FLOOR])
+        .chain([REDIS_FLOOR, PYTHON])
         .chain(CHARTS.iter().map(|(f, _)| *f))
         .collect();
     for file in &known {
@@ -140,6 +144,18 @@ fn check_measured() -> Vec<String> {
         };
         if !stamped {
             problems.push(format!("{file} is not stamped or does not parse"));
+        }
+    }
+    // Tables and charts must be what the current code makes of the data:
+    // a change to a renderer without `cargo xtask measure` shows up here.
+    for (file, render) in RENDERED.iter().chain(CHARTS) {
+        let committed = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+        match render() {
+            Ok(text) if text == committed => {}
+            Ok(_) => problems.push(format!(
+                "{file} is not what the current code renders: run `cargo xtask measure`"
+            )),
+            Err(e) => problems.push(format!("{file} cannot be rendered: {e:#}")),
         }
     }
     if let Ok(entries) = std::fs::read_dir(&dir) {
@@ -808,5 +824,85 @@ pub fn render_rules() -> anyhow::Result<String> {
         t += &format!("| {rule} | {evidence} |\n");
     }
     t += &format!("\n{stamp}\n");
+    Ok(t)
+}
+
+/// Rust beside Python: one look at each flag, and a message through a queue,
+/// measured by the same `cargo xtask measure` run.
+pub fn render_python() -> anyhow::Result<String> {
+    let (py, py_stamp) = measured(PYTHON)?;
+    let (manager, stamp) = measured("03-prime.json")?;
+    let (raw, _) = measured("04-prime.json")?;
+    let (mmap, _) = measured("05-prime.json")?;
+    let (redis, _) = measured("06-poll-k100000.json")?;
+    let (sweep, _) = measured("01-sweep.json")?;
+    let looks = &py["looks_ns"];
+    let mut t = format!(
+        "| | Rust, measured here | {} {}, measured here | Python over Rust |\n|---|--:|--:|--:|\n",
+        py["implementation"].as_str().unwrap_or("Python"),
+        py["python"].as_str().unwrap_or("?"),
+    );
+    let mut row = |what: &str, rust: f64, python: &Value| {
+        let cell = match python["median"].as_f64() {
+            Some(p) => format!("{} | {}", human_ns(p), ratio(p / rust)),
+            None => format!(
+                "not run: {} | ",
+                python["not_run"].as_str().unwrap_or("no figure")
+            ),
+        };
+        t += &format!("| {what} | {} | {cell} |\n", human_ns(rust));
+    };
+    row(
+        "one look: a local variable (Python) / an atomic in own memory (Rust)",
+        f(&mmap["local_check_ns"]["median"]),
+        &looks["floor"],
+    );
+    row(
+        "one look: RawValue",
+        f(&raw["check_ns"]["median"]),
+        &looks["rawvalue"],
+    );
+    row(
+        "one look: mmap",
+        f(&mmap["check_ns"]["median"]),
+        &looks["mmap"],
+    );
+    row(
+        "one look: Manager.Value (a round trip)",
+        f(&manager["check_ns"]["median"]),
+        &looks["manager"],
+    );
+    let redis_py = looks["redis"]["summary"].clone();
+    let redis_py = if redis_py.is_null() {
+        looks["redis"].clone()
+    } else {
+        redis_py
+    };
+    row(
+        "one look: Redis GET (a round trip)",
+        f(&redis["check_ns"]["median"]),
+        &redis_py,
+    );
+    let q = &py["queue"];
+    let rust_row = sweep["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["from"] == q["from"]).cloned())
+        .context("the sweep has no row for the Python queue's numbers")?;
+    for leg in ["unbatched", "batched"] {
+        row(
+            &format!(
+                "a queue, {} per message: overhead per task",
+                q[leg]["batch"]
+            ),
+            f(&rust_row[leg]["overhead_per_task_ns"]),
+            &serde_json::json!({ "median": q[leg]["overhead_per_task_ns"] }),
+        );
+    }
+    t += &format!(
+        "\nThe queue rows check {} numbers from {} with {} workers in both languages. \
+         A Python look is timed as the text writes it (`flag.value == FLAG_SET`, \
+         `seek` and `read` on the mmap), in a worker started with *spawn*.\n\n{stamp}\n\n{py_stamp}\n",
+        q["tasks"], q["from"], q["workers"],
+    );
     Ok(t)
 }

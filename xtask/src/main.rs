@@ -9,6 +9,7 @@
 mod book;
 mod charts;
 mod ci;
+mod commands;
 mod measure;
 
 use clap::{Parser, Subcommand};
@@ -32,7 +33,8 @@ enum Task {
     },
     /// The test command: install what is missing, then fmt, clippy, tests, book
     Ci,
-    /// Only the book checks: includes, anchors, links, measured files, mdbook build
+    /// Only the book checks: includes, anchors, links, measured files, every
+    /// command shown, mdbook build
     Book,
 }
 

@@ -216,6 +216,10 @@ pub const MEASUREMENTS: &[Measurement] = &[
 /// are the ones a student types against their own server.
 const REDIS_BIN: &str = "06-redis-flag";
 
+/// The same measurements in Python, for the side-by-side tables.
+pub const PYTHON: &str = "py-side-by-side.json";
+const PYTHON_CMD: &[&str] = &["python/side_by_side.py", "--json"];
+
 /// The floor for chapter 6: Redis's own benchmark, one client, GET only.
 pub const REDIS_FLOOR: &str = "06-redis-benchmark.json";
 const REDIS_FLOOR_ARGS: &[&str] = &["-c", "1", "-n", "20000", "-t", "get", "--csv"];
@@ -233,6 +237,7 @@ pub const RENDERED: &[(&str, Render)] = &[
     ("06-claims.md", crate::book::render_redis_claims),
     ("tradeoffs.md", crate::book::render_tradeoffs),
     ("rules.md", crate::book::render_rules),
+    ("python.md", crate::book::render_python),
 ];
 
 pub fn measured_dir() -> PathBuf {
@@ -253,7 +258,8 @@ pub fn run(only: Option<&str>) -> anyhow::Result<()> {
     let needs_redis = MEASUREMENTS
         .iter()
         .any(|m| m.bin == REDIS_BIN && wanted(m.file))
-        || wanted(REDIS_FLOOR);
+        || wanted(REDIS_FLOOR)
+        || wanted(PYTHON);
     let redis = if needs_redis {
         Some(RedisServer::start(&[])?)
     } else {
@@ -266,6 +272,23 @@ pub fn run(only: Option<&str>) -> anyhow::Result<()> {
         let wrapped = json!({ "stamp": stamp, "command": command, "output": doc });
         let text = serde_json::to_string_pretty(&wrapped)? + "\n";
         std::fs::write(measured_dir().join(REDIS_FLOOR), text)?;
+    }
+    if wanted(PYTHON) {
+        println!("measure: {PYTHON} (python3 {})", PYTHON_CMD.join(" "));
+        let mut py = Command::new("python3");
+        py.args(PYTHON_CMD).current_dir(root());
+        if let Some(redis) = &redis {
+            py.env("REDIS_URL", redis.url());
+        }
+        let out = py.output().context("cannot run python3")?;
+        if !out.status.success() {
+            bail!("python3 failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let doc: Value = serde_json::from_slice(&out.stdout)?;
+        let command = format!("python3 {}", PYTHON_CMD.join(" "));
+        let wrapped = json!({ "stamp": stamp, "command": command, "output": doc });
+        let text = serde_json::to_string_pretty(&wrapped)? + "\n";
+        std::fs::write(measured_dir().join(PYTHON), text)?;
     }
     for m in MEASUREMENTS {
         if !wanted(m.file) {
@@ -505,6 +528,7 @@ mod tests {
         let mut files: Vec<&str> = MEASUREMENTS.iter().map(|m| m.file).collect();
         files.extend(RENDERED.iter().map(|(f, _)| *f));
         files.push(REDIS_FLOOR);
+        files.push(PYTHON);
         files.extend(crate::charts::CHARTS.iter().map(|(f, _)| *f));
         let n = files.len();
         files.sort_unstable();
