@@ -570,13 +570,7 @@ fn coordinate(args: &Coordinate) -> anyhow::Result<ExitCode> {
         answer_ns,
         shutdown_ns,
     };
-    if report.factor != args.case.number().1 {
-        bail!(
-            "found {:?} but the smallest factor is {:?}: a bug",
-            report.factor,
-            args.case.number().1
-        );
-    }
+    args.case.confirm(report.factor)?;
     if args.json {
         print_json(&report)?;
     } else {

@@ -3,7 +3,6 @@
 //! checks every flag chapter shares are in `workers::testkit`.
 
 use assert_cmd::cargo::cargo_bin;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -131,6 +130,19 @@ fn passwords_work_and_are_never_printed() {
     assert!(!stderr.contains("wrong-pw"), "{stderr}");
 }
 
+/// The first line a program writes on its piped standard error: where it
+/// says what to watch. (Only the first: a reader that buffers more would
+/// take lines the test reads later.)
+fn first_line(child: &mut std::process::Child) -> String {
+    let stderr = child.stderr.as_mut().unwrap();
+    let mut line = Vec::new();
+    let mut byte = [0u8];
+    while std::io::Read::read(stderr, &mut byte).unwrap() == 1 && byte[0] != b'\n' {
+        line.push(byte[0]);
+    }
+    String::from_utf8(line).unwrap()
+}
+
 /// Starts a long run and reads the flag's key from what it prints first.
 fn long_run(
     redis: &RedisServer,
@@ -144,10 +156,7 @@ fn long_run(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stderr.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let first = first_line(&mut child);
     let key = first
         .split_whitespace()
         .find(|w| w.starts_with("stop-flag:"))
@@ -249,10 +258,7 @@ fn coordinator(args: &[&str]) -> std::process::Child {
         .spawn()
         .unwrap();
     // Its first line says the ranges are on the list.
-    let mut first = String::new();
-    BufReader::new(child.stderr.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let first = first_line(&mut child);
     assert!(first.starts_with("Run "), "{first}");
     child
 }

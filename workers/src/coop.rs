@@ -785,13 +785,7 @@ fn parent<F: SharedFlag>(args: &RunArgs, flag: &F::Args) -> anyhow::Result<()> {
         stop_latency_ns: summary(&latency),
         counted,
     };
-    if report.factor != args.case.number().1 {
-        bail!(
-            "found {:?} but the smallest factor is {:?}: a bug",
-            report.factor,
-            args.case.number().1
-        );
-    }
+    args.case.confirm(report.factor)?;
     if args.json {
         print_json(&report)
     } else {

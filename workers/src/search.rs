@@ -49,6 +49,17 @@ impl Case {
         }
     }
 
+    /// Fails unless `found` is this case's known smallest factor (or none
+    /// for the prime): a search that gets it wrong is a bug, never a result.
+    pub fn confirm(self, found: Option<u64>) -> anyhow::Result<()> {
+        let known = self.number().1;
+        anyhow::ensure!(
+            found == known,
+            "found {found:?} but the smallest factor is {known:?}: a bug"
+        );
+        Ok(())
+    }
+
     /// Its name on the command line.
     pub fn name(self) -> &'static str {
         match self {
@@ -181,6 +192,14 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn only_the_known_factor_is_confirmed() {
+        assert!(Case::Prime.confirm(None).is_ok());
+        assert!(Case::Early.confirm(Some(174_020_123)).is_ok());
+        assert!(Case::Early.confirm(Some(3)).is_err());
+        assert!(Case::Mid.confirm(None).is_err());
     }
 
     #[test]

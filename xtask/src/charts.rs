@@ -62,6 +62,22 @@ fn ns_tick(v: &f64) -> String {
     }
 }
 
+/// A chart with logarithmic axes, as every line chart here has.
+type LogChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<LogCoord<f64>, LogCoord<f64>>>;
+
+/// The series' names, boxed in the upper left corner.
+fn legend<'b>(chart: &mut LogChart<'b, 'b>) -> anyhow::Result<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font(FONT)
+        .border_style(BLACK)
+        .background_style(WHITE)
+        .draw()
+        .map_err(plot_error)
+}
+
 fn median(v: &Value, key: &str) -> f64 {
     v[key]["median"].as_f64().unwrap_or(f64::NAN)
 }
@@ -190,14 +206,7 @@ fn check_interval() -> anyhow::Result<String> {
             )
             .map_err(plot_error)?;
         }
-        wait.configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(FONT)
-            .border_style(BLACK)
-            .background_style(WHITE)
-            .draw()
-            .map_err(plot_error)?;
-        Ok(())
+        legend(&mut wait)
     })
 }
 
@@ -268,14 +277,6 @@ fn queue_cost() -> anyhow::Result<String> {
                     .map_err(plot_error)?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(FONT)
-            .border_style(BLACK)
-            .background_style(WHITE)
-            .draw()
-            .map_err(plot_error)?;
-        Ok(())
+        legend(&mut chart)
     })
 }
