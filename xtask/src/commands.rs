@@ -1,9 +1,9 @@
-//! Every `cargo run --bin` line the book shows runs, and exits as it says.
+//! Every command the book shows runs, and exits as it says.
 //!
 //! A command in a book rots silently: a flag is renamed, a default changes,
 //! and the page still tells students to type the old line. So every line of
-//! a ```text block that starts with `cargo run --bin` (after any `VAR=value`)
-//! is run here against the built binary. It must exit 0, or with the code
+//! a ```text block that starts with `cargo run --bin` or `python3` (after any
+//! `VAR=value`) is run here, the former against the built binary. It must exit 0, or with the code
 //! its comment names (`# exit 1: why`). A line whose comment starts with
 //! `# not run by the checks` (placeholders, a recipe that waits for another
 //! terminal) is skipped, and counted as skipped.
@@ -53,9 +53,12 @@ fn shown_in(file: &str, text: &str) -> anyhow::Result<(Vec<Shown>, usize)> {
             env.push((k.to_string(), v.to_string()));
             words.next();
         }
-        if words.next_if_eq(&"cargo").is_none()
-            || words.next_if_eq(&"run").is_none()
-            || words.next_if_eq(&"--bin").is_none()
+        // `cargo run --bin NAME -- ARGS`, or the Python side's `python3 ARGS`.
+        let python = words.next_if_eq(&"python3").is_some();
+        if !python
+            && (words.next_if_eq(&"cargo").is_none()
+                || words.next_if_eq(&"run").is_none()
+                || words.next_if_eq(&"--bin").is_none())
         {
             continue;
         }
@@ -63,14 +66,19 @@ fn shown_in(file: &str, text: &str) -> anyhow::Result<(Vec<Shown>, usize)> {
             skipped += 1;
             continue;
         }
-        let bin = words
-            .next()
-            .with_context(|| format!("{place}: no binary"))?;
-        let rest: Vec<String> = words.map(String::from).collect();
-        let args = match rest.split_first() {
-            Some((dashes, args)) if dashes == "--" => args.to_vec(),
-            None => Vec::new(),
-            Some(_) => bail!("{place}: arguments must follow `--`"),
+        let (bin, args) = if python {
+            ("python3", words.map(String::from).collect())
+        } else {
+            let bin = words
+                .next()
+                .with_context(|| format!("{place}: no binary"))?;
+            let rest: Vec<String> = words.map(String::from).collect();
+            let args = match rest.split_first() {
+                Some((dashes, args)) if dashes == "--" => args.to_vec(),
+                None => Vec::new(),
+                Some(_) => bail!("{place}: arguments must follow `--`"),
+            };
+            (bin, args)
         };
         let exit = match comment.and_then(|c| c.strip_prefix("exit ")) {
             Some(code) => code
@@ -108,8 +116,7 @@ pub fn check(markdown: &[std::path::PathBuf]) -> anyhow::Result<Vec<String>> {
     for s in &all {
         println!("book: $ {} {}", s.bin, s.args.join(" "));
         if let Err(e) = run(s, &redis) {
-            problems
-                .push(format!("{}: `cargo run --bin {}`: {e:#}", s.place, s.bin));
+            problems.push(format!("{}: `{}`: {e:#}", s.place, s.bin));
         }
     }
     println!(
@@ -121,8 +128,11 @@ pub fn check(markdown: &[std::path::PathBuf]) -> anyhow::Result<Vec<String>> {
 }
 
 fn run(s: &Shown, redis: &RedisServer) -> anyhow::Result<()> {
-    let exe = root().join("target/debug").join(&s.bin);
-    if !Path::new(&exe).exists() {
+    let exe = match s.bin.as_str() {
+        "python3" => "python3".into(),
+        bin => root().join("target/debug").join(bin),
+    };
+    if s.bin != "python3" && !Path::new(&exe).exists() {
         bail!("there is no binary {}", s.bin);
     }
     let mut cmd = Command::new(&exe);
@@ -163,10 +173,12 @@ mod tests {
             REDIS_URL=redis://x:1 cargo run --bin 06-b -- --case prime  # exit 1: why\n\
             cargo run --bin 06-b -- join <id>  # not run by the checks: placeholders\n\
             strace -c cargo run --bin 01-a\n\
+            python3 python/x.py --json\n\
             ```\n```rust\ncargo run --bin not-a-command\n```\n";
         let (shown, skipped) = shown_in("f.md", md).unwrap();
         assert_eq!(skipped, 1);
-        assert_eq!(shown.len(), 2);
+        assert_eq!(shown.len(), 3);
+        assert_eq!((shown[2].bin.as_str(), shown[2].args.len()), ("python3", 2));
         assert_eq!((shown[0].bin.as_str(), shown[0].exit), ("01-a", 0));
         assert_eq!(shown[1].env, [("REDIS_URL".into(), "redis://x:1".into())]);
         assert_eq!(
