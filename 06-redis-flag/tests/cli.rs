@@ -370,3 +370,29 @@ fn distributed_bad_input_is_refused_with_exit_2() {
     ];
     kit::refused_with_exit_2(bin(), cases);
 }
+
+#[test]
+fn the_stop_command_a_coordinator_prints_stops_the_whole_run() {
+    let _turn = kit::turn();
+    with_redis(|redis| {
+        let mut coord = coordinator(&[
+            "--run-id",
+            "stop-me",
+            "--case",
+            "prime",
+            "--local-workers",
+            "1",
+        ]);
+        // What the coordinator prints under "Stop:", typed in another terminal.
+        let stopped = ps::wait_for(Duration::from_secs(20), || {
+            redis.cli(&["SET", "run:stop-me:stop", "1"]);
+            std::thread::sleep(Duration::from_millis(50));
+            coord.try_wait().unwrap()
+        });
+        assert!(stopped.is_some(), "the coordinator did not stop");
+        let out = coord.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("stopped from outside"), "{stderr}");
+    });
+}
