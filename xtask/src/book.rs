@@ -6,8 +6,7 @@
 //! internal link and every measured file, and treat any ERROR or WARN line of
 //! `mdbook build` as a failure.
 
-use crate::charts::CHARTS;
-use crate::measure::{MEASUREMENTS, PYTHON, REDIS_FLOOR, RENDERED, measured_dir};
+use crate::measure::{PYTHON, REDIS_FLOOR, all_files, measured_dir, renderers};
 use crate::root;
 use anyhow::{Context, bail};
 use serde_json::Value;
@@ -118,13 +117,7 @@ fn links(text: &str) -> Vec<String> {
 fn check_measured() -> Vec<String> {
     let mut problems = Vec::new();
     let dir = measured_dir();
-    let known: Vec<&str> = MEASUREMENTS
-        .iter()
-        .map(|m| m.file)
-        .chain(RENDERED.iter().map(|(f, _)| *f))
-        .chain([REDIS_FLOOR, PYTHON])
-        .chain(CHARTS.iter().map(|(f, _)| *f))
-        .collect();
+    let known = all_files();
     for file in &known {
         let path = dir.join(file);
         let Ok(text) = std::fs::read_to_string(&path) else {
@@ -148,7 +141,7 @@ fn check_measured() -> Vec<String> {
     }
     // Tables and charts must be what the current code makes of the data:
     // a change to a renderer without `cargo xtask measure` shows up here.
-    for (file, render) in RENDERED.iter().chain(CHARTS) {
+    for (file, render) in renderers() {
         let committed = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
         match render() {
             Ok(text) if text == committed => {}
@@ -343,6 +336,14 @@ pub fn render_work_queue_claims() -> anyhow::Result<String> {
     Ok(t)
 }
 
+/// One way of ending the workers (`pill`, `close`, `kill`) from chapter 2's
+/// `--compare` output.
+fn way(compare: &Value, name: &str) -> anyhow::Result<Value> {
+    (compare["ways"].as_array())
+        .and_then(|ways| ways.iter().find(|w| w["how"] == name).cloned())
+        .with_context(|| format!("02-compare.json has no `{name}`"))
+}
+
 /// Chapter 2: the three ways to end the workers, and the text's claims.
 pub fn render_pill_claims() -> anyhow::Result<String> {
     let (v, stamp) = measured("02-compare.json")?;
@@ -361,11 +362,7 @@ pub fn render_pill_claims() -> anyhow::Result<String> {
             w["lost_primes"],
         );
     }
-    let way = |name: &str| ways.iter().find(|w| w["how"] == name).cloned();
-    let (pill, kill) = (
-        way("pill").context("no pill")?,
-        way("kill").context("no kill")?,
-    );
+    let (pill, kill) = (way(&v, "pill")?, way(&v, "kill")?);
     t += &format!(
         "\n{} workers, numbers {}..{} in batches of {}, {} rounds each; times are \
          medians, held is per round, lost is summed over all rounds.\n\n",
@@ -746,13 +743,7 @@ pub fn render_rules() -> anyhow::Result<String> {
     let (push, _) = measured("06-push-k1000.json")?;
     let (redis, _) = measured("06-poll-k100000.json")?;
     let tiny = &sweep["rows"][0];
-    let way = |name: &str| {
-        pills["ways"]
-            .as_array()
-            .and_then(|w| w.iter().find(|w| w["how"] == name).cloned())
-            .unwrap_or(Value::Null)
-    };
-    let (pill, kill) = (way("pill"), way("kill"));
+    let (pill, kill) = (way(&pills, "pill")?, way(&pills, "kill")?);
     let never = f(&mmap["unchecked_ns"]["median"]);
     let rows = [
         (

@@ -3,8 +3,8 @@
 //! A command in a book rots silently: a flag is renamed, a default changes,
 //! and the page still tells students to type the old line. So every line of
 //! a ```text block that starts with `cargo run --bin` or `python3` (after any
-//! `VAR=value`) is run here, the former against the built binary. It must exit 0, or with the code
-//! its comment names (`# exit 1: why`). A line whose comment starts with
+//! `VAR=value`) is run here, the former against the built binary. It must
+//! exit 0, or with the code its comment names (`# exit 1: why`). A line whose comment starts with
 //! `# not run by the checks` (placeholders, a recipe that waits for another
 //! terminal) is skipped, and counted as skipped.
 
@@ -146,6 +146,14 @@ fn run(s: &Shown, redis: &RedisServer) -> anyhow::Result<()> {
     }
     cmd.envs(s.env.iter().map(|(k, v)| (k, v)));
     let mut child = cmd.spawn()?;
+    // Read stderr as it comes: a program that fills the pipe while nobody
+    // reads would block, and look like one that hangs.
+    let mut pipe = child.stderr.take().expect("stderr was piped");
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+        text
+    });
     let Some(status) = ps::wait_for(LIMIT, || child.try_wait().ok().flatten())
     else {
         let _ = child.kill();
@@ -153,10 +161,7 @@ fn run(s: &Shown, redis: &RedisServer) -> anyhow::Result<()> {
         bail!("still running after {LIMIT:?}");
     };
     if status.code() != Some(s.exit) {
-        let mut stderr = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
-        }
+        let stderr = stderr.join().unwrap_or_default();
         bail!("exited with {status}, the book says {}: {stderr}", s.exit);
     }
     Ok(())

@@ -240,6 +240,28 @@ pub const RENDERED: &[(&str, Render)] = &[
     ("python.md", crate::book::render_python),
 ];
 
+/// The tables and the charts: every file made from measured data.
+pub fn renderers() -> impl Iterator<Item = &'static (&'static str, Render)> {
+    RENDERED.iter().chain(crate::charts::CHARTS)
+}
+
+/// Every file `measure` writes under `book/src/measured/`.
+pub fn all_files() -> Vec<&'static str> {
+    MEASUREMENTS
+        .iter()
+        .map(|m| m.file)
+        .chain([REDIS_FLOOR, PYTHON])
+        .chain(renderers().map(|(f, _)| *f))
+        .collect()
+}
+
+/// A program's JSON document wrapped with the stamp and the command that
+/// made it: the form of every measured `.json` file.
+fn stamped(stamp: &Stamp, command: &str, output: Value) -> anyhow::Result<String> {
+    let wrapped = json!({ "stamp": stamp, "command": command, "output": output });
+    Ok(serde_json::to_string_pretty(&wrapped)? + "\n")
+}
+
 pub fn measured_dir() -> PathBuf {
     root().join("book/src/measured")
 }
@@ -269,9 +291,10 @@ pub fn run(only: Option<&str>) -> anyhow::Result<()> {
         println!("measure: {REDIS_FLOOR} (redis-benchmark)");
         let doc = redis_benchmark(redis.port)?;
         let command = format!("redis-benchmark {}", REDIS_FLOOR_ARGS.join(" "));
-        let wrapped = json!({ "stamp": stamp, "command": command, "output": doc });
-        let text = serde_json::to_string_pretty(&wrapped)? + "\n";
-        std::fs::write(measured_dir().join(REDIS_FLOOR), text)?;
+        std::fs::write(
+            measured_dir().join(REDIS_FLOOR),
+            stamped(&stamp, &command, doc)?,
+        )?;
     }
     if wanted(PYTHON) {
         println!("measure: {PYTHON} (python3 {})", PYTHON_CMD.join(" "));
@@ -286,9 +309,10 @@ pub fn run(only: Option<&str>) -> anyhow::Result<()> {
         }
         let doc: Value = serde_json::from_slice(&out.stdout)?;
         let command = format!("python3 {}", PYTHON_CMD.join(" "));
-        let wrapped = json!({ "stamp": stamp, "command": command, "output": doc });
-        let text = serde_json::to_string_pretty(&wrapped)? + "\n";
-        std::fs::write(measured_dir().join(PYTHON), text)?;
+        std::fs::write(
+            measured_dir().join(PYTHON),
+            stamped(&stamp, &command, doc)?,
+        )?;
     }
     for m in MEASUREMENTS {
         if !wanted(m.file) {
@@ -304,9 +328,7 @@ pub fn run(only: Option<&str>) -> anyhow::Result<()> {
         let text = if json {
             let doc: Value = serde_json::from_str(&out)
                 .with_context(|| format!("{} printed no JSON", m.bin))?;
-            let wrapped =
-                json!({ "stamp": stamp, "command": m.command(), "output": doc });
-            serde_json::to_string_pretty(&wrapped)? + "\n"
+            stamped(&stamp, &m.command(), doc)?
         } else {
             let note = m.kill_worker.map_or(String::new(), |w| {
                 format!("\n# ...and 0.3 s in, from another terminal: kill -KILL <pid of worker {w}>")
@@ -320,7 +342,7 @@ pub fn run(only: Option<&str>) -> anyhow::Result<()> {
         };
         std::fs::write(measured_dir().join(m.file), text)?;
     }
-    for (file, render) in RENDERED.iter().chain(crate::charts::CHARTS) {
+    for (file, render) in renderers() {
         std::fs::write(measured_dir().join(file), render()?)?;
     }
     println!("measure: wrote {}", measured_dir().display());
@@ -400,7 +422,7 @@ impl Measurement {
 }
 
 /// Runs `redis-benchmark` against the server on `port`: requests per second
-/// and latencies in microseconds, from its CSV line for GET.
+/// and latencies (converted to nanoseconds), from its CSV line for GET.
 fn redis_benchmark(port: u16) -> anyhow::Result<Value> {
     let port = port.to_string();
     let mut args = vec!["-p", &port];
@@ -525,11 +547,7 @@ mod tests {
 
     #[test]
     fn every_measurement_has_a_unique_file() {
-        let mut files: Vec<&str> = MEASUREMENTS.iter().map(|m| m.file).collect();
-        files.extend(RENDERED.iter().map(|(f, _)| *f));
-        files.push(REDIS_FLOOR);
-        files.push(PYTHON);
-        files.extend(crate::charts::CHARTS.iter().map(|(f, _)| *f));
+        let mut files = all_files();
         let n = files.len();
         files.sort_unstable();
         files.dedup();
