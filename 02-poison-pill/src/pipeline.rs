@@ -1,11 +1,15 @@
 //! `--pipeline`: produce, check and collect, three processes in a row.
 //!
+//! Run it: `cargo run --bin 02-poison-pill -- --pipeline` (and with
+//! `--shutdown close`, to end the line by hang-ups instead).
+//!
 //! Streaming systems and ETL jobs are chains of stages. The pill then has a
 //! journey: the first stage sends it after its last item, and each stage,
 //! when it receives the pill, first passes it on and only then exits. So every
 //! item ahead of the pill has left a stage before that stage is gone.
 
-use crate::{RunArgs, Shutdown};
+use crate::Shutdown;
+use crate::cli::RunArgs;
 use anyhow::{Context, bail};
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use serde::{Deserialize, Serialize};
@@ -55,7 +59,7 @@ enum Setup {
 
 /// A stage to the parent.
 #[derive(Debug, Serialize, Deserialize)]
-enum StageReport {
+enum StageReply {
     /// This stage passed the pill on (or hung up) at `at_ns`; the collector
     /// received it then. It had handled
     /// `handled` numbers or primes; the collector adds what it collected.
@@ -66,14 +70,14 @@ enum StageReport {
     },
 }
 
-/// In a stage process: receive the wiring, do the stage's work, report.
+/// In a stage process: receive the wiring, do the stage's work, reply.
 pub fn stage(link: &WorkerArgs) -> anyhow::Result<()> {
-    let end = WorkerEnd::<StageReport, Setup>::connect(link)?;
+    let end = WorkerEnd::<StageReply, Setup>::connect(link)?;
     let setup = end
         .down
         .recv()
         .map_err(|e| anyhow::anyhow!("no setup: {e:?}"))?;
-    let report = match setup {
+    let reply = match setup {
         Setup::Produce {
             from,
             to,
@@ -84,7 +88,7 @@ pub fn stage(link: &WorkerArgs) -> anyhow::Result<()> {
         Setup::Check { input, out, pill } => check(input, out, pill)?,
         Setup::Collect { input } => collect(input)?,
     };
-    end.up.send(report)?;
+    end.up.send(reply)?;
     Ok(())
 }
 
@@ -100,18 +104,18 @@ fn produce(
     batch: u32,
     pill: bool,
     out: IpcSender<Item>,
-) -> anyhow::Result<StageReport> {
+) -> anyhow::Result<StageReply> {
     let numbers: Vec<u64> = numbers.collect();
     for chunk in numbers.chunks(batch as usize) {
         send(&out, Item::Numbers(chunk.to_vec()))?;
     }
     let sent = numbers.len() as u64;
-    let report = passed(sent, None);
+    let reply = passed(sent, None);
     if pill {
         send(&out, Item::Stop { sent })?;
     }
     // Without a pill, dropping `out` on return is the only "no more".
-    Ok(report)
+    Ok(reply)
 }
 
 /// Middle stage: check what comes in, pass primes on; on the pill, verify
@@ -120,7 +124,7 @@ fn check(
     input: IpcReceiver<Item>,
     out: IpcSender<Item>,
     pill: bool,
-) -> anyhow::Result<StageReport> {
+) -> anyhow::Result<StageReply> {
     let (mut seen, mut primes) = (0, 0);
     loop {
         match input.recv() {
@@ -135,9 +139,9 @@ fn check(
                 if sent != seen {
                     bail!("the pill says {sent} numbers were sent; {seen} arrived");
                 }
-                let report = passed(seen, None);
+                let reply = passed(seen, None);
                 send(&out, Item::Stop { sent: primes })?;
-                return Ok(report);
+                return Ok(reply);
             }
             Ok(Item::Primes(_)) => bail!("check was sent primes"),
             // The producer hung up. With pills that means it died; without,
@@ -149,7 +153,7 @@ fn check(
 }
 
 /// Last stage: gather the primes until the pill (or the hang-up).
-fn collect(input: IpcReceiver<Item>) -> anyhow::Result<StageReport> {
+fn collect(input: IpcReceiver<Item>) -> anyhow::Result<StageReply> {
     let mut primes = Vec::new();
     loop {
         match input.recv() {
@@ -169,10 +173,10 @@ fn collect(input: IpcReceiver<Item>) -> anyhow::Result<StageReport> {
 }
 // ANCHOR_END: stages
 
-/// The stage's report, stamped now: before the pill is sent on, so that the
+/// The stage's reply, stamped now: before the pill is sent on, so that the
 /// next stage, which can only receive it later, stamps a later time.
-fn passed(handled: u64, primes: Option<Vec<u64>>) -> StageReport {
-    StageReport::Passed {
+fn passed(handled: u64, primes: Option<Vec<u64>>) -> StageReply {
+    StageReply::Passed {
         at_ns: clock::now_ns(),
         handled,
         primes,
@@ -191,6 +195,7 @@ struct StageRow {
     exit: String,
 }
 
+/// What `--pipeline --json` prints.
 #[derive(Debug, Serialize)]
 struct PipelineReport {
     machine: Machine,
@@ -205,6 +210,13 @@ struct PipelineReport {
     complete: bool,
     /// From the producer passing the pill to every stage reaped.
     shutdown_ns: u64,
+}
+
+/// Why `--pipeline` cannot be used as given: a line of stages ends by what
+/// travels down it, a pill or a hang-up; a kill from the parent shows nothing.
+pub fn refused(args: &RunArgs) -> Option<String> {
+    (args.pipeline && args.shutdown == Shutdown::Kill)
+        .then(|| "--pipeline ends by --shutdown pill or close".into())
 }
 
 /// The parent: start three stage processes, wire them, wait for each to
@@ -238,9 +250,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     crew.send(2, Setup::Collect { input: collect_in })?;
 
     let deadline = clock::now_ns() + args.deadline_ms * 1_000_000;
-    let mut reports: Vec<Option<(u64, u64)>> = vec![None; STAGES.len()];
+    let mut replies: Vec<Option<(u64, u64)>> = vec![None; STAGES.len()];
     let mut primes = Vec::new();
-    while reports.iter().any(Option::is_none) {
+    while replies.iter().any(Option::is_none) {
         if clock::now_ns() > deadline {
             bail!("the pipeline did not finish within {} ms", args.deadline_ms);
         }
@@ -248,16 +260,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             match heard {
                 Heard::Message(
                     s,
-                    StageReport::Passed {
+                    StageReply::Passed {
                         at_ns,
                         handled,
                         primes: p,
                     },
                 ) => {
-                    reports[s] = Some((at_ns, handled));
+                    replies[s] = Some((at_ns, handled));
                     primes.extend(p.unwrap_or_default());
                 }
-                Heard::Gone(s) if reports[s].is_some() => {}
+                Heard::Gone(s) if replies[s].is_some() => {}
                 Heard::Gone(s) => {
                     let how = crew.reap(s, Duration::from_secs(2))?;
                     bail!(
@@ -269,13 +281,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let mut stages = Vec::new();
-    let first = reports[0].map_or(0, |r| r.0);
+    let first = replies[0].map_or(0, |r| r.0);
     for (s, name) in STAGES.iter().enumerate() {
         let exit = crew.reap(s, Duration::from_secs(5))?;
         if !exit.is_clean() {
             bail!("the {name} stage {exit} after passing the pill on");
         }
-        let (at, handled) = reports[s].context("every stage reported")?;
+        let (at, handled) = replies[s].context("every stage reported")?;
         stages.push(StageRow {
             stage: name,
             handled,

@@ -1,0 +1,142 @@
+//! What a run found, as `--json` prints it, and the text report for people.
+//!
+//! `cargo xtask measure` and the book read these documents, so the field
+//! names are fixed: rename a field and a chart or a claim in the book breaks.
+
+use crate::{Shutdown, crash, too_few_pills};
+use serde::Serialize;
+use workers::report::{Machine, Table, human_ns};
+
+/// Everything one run measured, as `--json` prints it.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub machine: Machine,
+    pub workers: usize,
+    pub batch: u32,
+    pub from: u64,
+    pub to: u64,
+    pub pills: usize,
+    /// Primes a serial run finds in the range (not run after Ctrl-C).
+    pub expected: Option<usize>,
+    /// Primes the workers' finished batches held, ascending.
+    pub primes: Vec<u64>,
+    /// Every prime found once, none missing, none twice.
+    pub complete: bool,
+    /// Numbers each worker finished.
+    pub tasks_per_worker: Vec<u64>,
+    /// Workers that died while there was work.
+    pub deaths: Vec<String>,
+    /// Numbers never handed out because Ctrl-C stopped the feeding.
+    pub never_started: usize,
+    pub ending: Ending,
+}
+
+/// How the workers ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ending {
+    pub how: Shutdown,
+    /// From the queue running dry to every worker reaped.
+    pub shutdown_ns: u64,
+    /// From the last result read (or the queue running dry, if later) to
+    /// every worker reaped: the cost of the ending itself.
+    pub after_last_result_ns: u64,
+    /// Numbers that were handed out but never finished.
+    pub lost_numbers: usize,
+    pub per_worker: Vec<WorkerEnding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkerEnding {
+    /// Numbers it held when the shutdown began.
+    pub held: usize,
+    /// When it answered the pill or hung up, after the shutdown began.
+    pub answered_ns: Option<u64>,
+    /// How its process ended; none if it had died before.
+    pub exit: Option<String>,
+    /// It did not stop by the deadline and was killed.
+    pub overstayed: bool,
+}
+
+/// The text report: how the workers ended, what was found, and a verdict.
+pub fn print_run(r: &Report) {
+    println!(
+        "Checked {}..{} with {} worker processes, {} per message.",
+        r.from, r.to, r.workers, r.batch
+    );
+    for death in &r.deaths {
+        println!("{death}.");
+    }
+    let e = &r.ending;
+    let said = match e.how {
+        Shutdown::Pill if r.pills < r.workers => {
+            too_few_pills::shortfall(r.pills, r.workers)
+        }
+        Shutdown::Pill => {
+            "one pill per worker, queued behind the work it held".into()
+        }
+        Shutdown::Close => "the parent dropped its sender to every worker".into(),
+        Shutdown::Kill => "SIGKILL to every worker".into(),
+    };
+    // Ctrl-C is the one way a run ends without a serial reference.
+    let interrupted = r.expected.is_none();
+    let why = if interrupted {
+        "Ctrl-C: the feeding stopped"
+    } else {
+        "The queue ran dry"
+    };
+    println!("\n{why}. Shutdown: {said}.");
+    let mut t = Table::new(["worker", "held", "answered", "ended"]);
+    for (w, end) in e.per_worker.iter().enumerate() {
+        t.row([
+            w.to_string(),
+            format!("{} numbers", end.held),
+            end.answered_ns
+                .map_or("-".into(), |ns| format!("+{}", human_ns(ns as f64))),
+            end.exit.clone().unwrap_or_else(|| "(died earlier)".into()),
+        ]);
+    }
+    print!("{t}");
+    println!(
+        "Every worker reaped {} after the queue ran dry, {} after the last result.",
+        human_ns(e.shutdown_ns as f64),
+        human_ns(e.after_last_result_ns as f64)
+    );
+    let of = r
+        .expected
+        .map_or(String::new(), |n| format!(" of {n} (a serial run's)"));
+    println!(
+        "Primes found: {}{of}; numbers handed out but never finished: {}.",
+        r.primes.len(),
+        e.lost_numbers
+    );
+    if r.never_started > 0 {
+        println!(
+            "Interrupted: {} numbers were never handed out; the results above are \
+             those of every batch started.",
+            r.never_started
+        );
+    }
+    let stuck: Vec<String> = (e.per_worker.iter().enumerate())
+        .filter(|(_, w)| w.overstayed)
+        .map(|(i, _)| i.to_string())
+        .collect();
+    // The demonstrations' own verdicts are in their files; the first that
+    // applies wins, so an interrupted run is never blamed on its pills.
+    let verdict = if interrupted {
+        "interrupted: the feeding stopped, every batch handed out was finished \
+         and read, and every worker was reaped."
+            .to_string()
+    } else if !stuck.is_empty() {
+        too_few_pills::verdict(&stuck)
+    } else if e.lost_numbers > 0 || !r.complete {
+        format!(
+            "fast, but {} numbers in the workers' hands were lost with their primes.",
+            e.lost_numbers
+        )
+    } else if !r.deaths.is_empty() {
+        crash::VERDICT.into()
+    } else {
+        "clean: every task done, every result read, every worker reaped.".into()
+    };
+    println!("\nVerdict: {verdict}");
+}
