@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::process::ExitCode;
 use std::time::Duration;
-use workers::crew::{Crew, Heard, Inbox, WorkerArgs, WorkerEnd};
+use workers::pool::{Heard, Pool, WorkerArgs, WorkerEnd};
 use workers::prime::is_prime;
 use workers::report::{Machine, Table, human_ns, print_json};
 use workers::stats::Summary;
@@ -96,7 +96,7 @@ enum Job {
 
 /// Worker to parent.
 #[derive(Debug, Serialize, Deserialize)]
-enum Report {
+enum Reply {
     /// The primes among the last batch received, and how many numbers it held.
     Done { checked: u32, primes: Vec<u64> },
     /// The answer to `Stop`: this worker has finished and will exit.
@@ -107,7 +107,7 @@ enum Report {
 // ANCHOR: worker
 /// A worker: take a batch, check it, report, until the pill arrives.
 fn worker(link: &WorkerArgs, delay: Duration) -> anyhow::Result<()> {
-    let end = WorkerEnd::<Report, Job>::connect(link)?;
+    let end = WorkerEnd::<Reply, Job>::connect(link)?;
     loop {
         // `recv` fails only when the parent is gone: then there is no one to
         // report to, and the worker simply ends.
@@ -124,10 +124,10 @@ fn worker(link: &WorkerArgs, delay: Duration) -> anyhow::Result<()> {
                     }
                 }
                 let checked = numbers.len() as u32;
-                end.up.send(Report::Done { checked, primes })?;
+                end.up.send(Reply::Done { checked, primes })?;
             }
             Job::Stop => {
-                end.up.send(Report::Finished)?;
+                end.up.send(Reply::Finished)?;
                 return Ok(());
             }
         }
@@ -150,14 +150,16 @@ struct Round {
     deaths: Vec<String>,
 }
 
-/// The parent's side of the queue: the workers, and who is still alive.
-struct Queue {
-    crew: Crew<Job>,
-    inbox: Inbox<Report>,
+/// The parent's side of the queue: it holds the pending batches and brokers
+/// them to the workers, one channel each.
+struct Broker {
+    /// The worker processes, and the parent's ends of their channels.
+    pool: Pool<Job, Reply>,
+    /// Who is still alive, as far as the parent knows.
     alive: Vec<bool>,
 }
 
-impl Queue {
+impl Broker {
     // ANCHOR: broker
     /// Sends every batch through the workers and collects every result.
     ///
@@ -165,7 +167,7 @@ impl Queue {
     /// result it returns frees a place, which the next pending batch fills. A
     /// worker that dies gives its unfinished batches back to the queue.
     fn round(&mut self, batches: &[Vec<u64>]) -> anyhow::Result<Round> {
-        let n = self.crew.len();
+        let n = self.pool.len();
         let mut pending: VecDeque<Vec<u64>> = batches.iter().cloned().collect();
         let mut held: Vec<VecDeque<Vec<u64>>> = vec![VecDeque::new(); n];
         let mut round = Round {
@@ -179,9 +181,9 @@ impl Queue {
         while outstanding > 0 {
             // No deadline needed here: a worker that dies closes its channel,
             // and the inbox reports that at once.
-            for heard in self.inbox.wait(Duration::from_millis(100))? {
+            for heard in self.pool.wait(Duration::from_millis(100))? {
                 match heard {
-                    Heard::Message(w, Report::Done { checked, primes }) => {
+                    Heard::Message(w, Reply::Done { checked, primes }) => {
                         let batch = held[w].pop_front();
                         if batch.map(|b| b.len()) != Some(checked as usize) {
                             bail!("worker {w} reported a batch it was never given");
@@ -192,7 +194,7 @@ impl Queue {
                         outstanding -= 1;
                         self.top_up(w, &mut pending, &mut held[w]);
                     }
-                    Heard::Message(w, Report::Finished) => {
+                    Heard::Message(w, Reply::Finished) => {
                         bail!("worker {w} finished before it was told to stop")
                     }
                     Heard::Gone(w) => {
@@ -224,13 +226,13 @@ impl Queue {
             let Some(batch) = pending.pop_front() else {
                 break;
             };
-            if self.crew.send(w, Job::Check(batch.clone())).is_err() {
+            if self.pool.send(w, Job::Check(batch.clone())).is_err() {
                 // The worker died before the inbox said so. The batch goes
                 // back; the worker is killed for certain, so its channel's
                 // closing arrives and burying it returns what it still held.
                 pending.push_front(batch);
                 self.alive[w] = false;
-                self.crew.kill(w);
+                self.pool.kill(w);
                 break;
             }
             held.push_back(batch);
@@ -258,8 +260,8 @@ impl Queue {
         queued: usize,
     ) -> anyhow::Result<String> {
         self.alive[w] = false;
-        let pid = self.crew.pid(w);
-        let how = self.crew.reap(w, Duration::from_secs(2))?;
+        let pid = self.pool.pid(w);
+        let how = self.pool.reap(w, Duration::from_secs(2))?;
         if !self.alive.contains(&true) {
             bail!(
                 "worker {w} (pid {pid}) {how}, and no worker is left: {} numbers \
@@ -280,9 +282,9 @@ impl Queue {
     /// acknowledgement before reaping, so no result is left unread.
     fn shut_down(mut self) -> anyhow::Result<()> {
         let live: Vec<usize> =
-            (0..self.crew.len()).filter(|&w| self.alive[w]).collect();
+            (0..self.pool.len()).filter(|&w| self.alive[w]).collect();
         for &w in &live {
-            self.crew.send(w, Job::Stop).with_context(|| {
+            self.pool.send(w, Job::Stop).with_context(|| {
                 format!("worker {w} died before it could be told to stop")
             })?;
         }
@@ -294,10 +296,10 @@ impl Queue {
                     "{waiting} workers did not acknowledge the stop message in 5 s"
                 );
             }
-            for heard in self.inbox.wait(Duration::from_millis(100))? {
+            for heard in self.pool.wait(Duration::from_millis(100))? {
                 match heard {
-                    Heard::Message(_, Report::Finished) => waiting -= 1,
-                    Heard::Message(w, Report::Done { .. }) => {
+                    Heard::Message(_, Reply::Finished) => waiting -= 1,
+                    Heard::Message(w, Reply::Done { .. }) => {
                         bail!("worker {w} sent a result after the queue was empty")
                     }
                     // The channel closes right after `Finished`; that is fine.
@@ -306,7 +308,7 @@ impl Queue {
             }
         }
         for w in live {
-            let exit = self.crew.reap(w, Duration::from_secs(2))?;
+            let exit = self.pool.reap(w, Duration::from_secs(2))?;
             if !exit.is_clean() {
                 bail!("worker {w} {exit} after acknowledging the stop");
             }
@@ -317,9 +319,9 @@ impl Queue {
 }
 
 /// Starts `workers` processes; `slow` (if any) sleeps per number.
-fn start(workers: usize, slow: Option<usize>) -> anyhow::Result<(Queue, u64)> {
+fn start(workers: usize, slow: Option<usize>) -> anyhow::Result<(Broker, u64)> {
     let t = clock::now_ns();
-    let (crew, inbox) = Crew::spawn(workers, |i| {
+    let pool = Pool::spawn(workers, |i| {
         let us = if Some(i) == slow {
             SLOW_DELAY.as_micros()
         } else {
@@ -328,7 +330,7 @@ fn start(workers: usize, slow: Option<usize>) -> anyhow::Result<(Queue, u64)> {
         vec!["--delay-us".into(), us.to_string()]
     })?;
     let alive = vec![true; workers];
-    Ok((Queue { crew, inbox, alive }, clock::now_ns() - t))
+    Ok((Broker { pool, alive }, clock::now_ns() - t))
 }
 
 /// Splits `numbers` into messages of `batch` numbers.
@@ -349,7 +351,7 @@ fn serial(numbers: &[u64]) -> (Vec<u64>, u64) {
 
 /// Everything the default run measured, as `--json` prints it.
 #[derive(Debug, Serialize)]
-struct RunReport {
+struct Report {
     machine: Machine,
     workers: usize,
     batch: u32,
@@ -397,7 +399,7 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     });
     let first = &rounds[0];
     let tasks = numbers.len() as f64;
-    let report = RunReport {
+    let report = Report {
         machine: Machine::here(),
         workers,
         batch: args.batch,
@@ -435,7 +437,7 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_run(r: &RunReport, args: &RunArgs, first: &Round) {
+fn print_run(r: &Report, args: &RunArgs, first: &Round) {
     println!(
         "Checked {} numbers ({}..{}) with {} worker processes, {} per message.",
         r.to - r.from,

@@ -6,7 +6,7 @@
 //! per message and then `--batch` per message (64 unless given), beside a
 //! serial run in this process.
 
-use crate::{Queue, RunArgs, batches, serial, start};
+use crate::{Broker, RunArgs, batches, serial, start};
 use serde::Serialize;
 use std::process::ExitCode;
 use workers::report::{Machine, Table, human_ns, print_json, ratio};
@@ -59,7 +59,7 @@ struct SweepReport {
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let workers = workers::worker_count(args.workers);
     let batch = if args.batch > 1 { args.batch } else { 64 };
-    let (mut queue, _) = start(workers, None)?;
+    let (mut broker, _) = start(workers, None)?;
     let mut rows = Vec::new();
     for exp in (2..=14).step_by(2) {
         let from = 10u64.pow(exp);
@@ -69,9 +69,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         let numbers: Vec<u64> = (from..from + tasks).collect();
         let serial_ns = repeat(args.repeats, || Ok(serial(&numbers).1))?;
         let unbatched =
-            leg(&mut queue, &numbers, 1, &serial_ns, workers, args.repeats)?;
+            leg(&mut broker, &numbers, 1, &serial_ns, workers, args.repeats)?;
         let batched = leg(
-            &mut queue,
+            &mut broker,
             &numbers,
             batch,
             &serial_ns,
@@ -87,7 +87,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             batched,
         });
     }
-    queue.shut_down()?;
+    broker.shut_down()?;
     let crossover = |pick: fn(&Row) -> &Leg| {
         rows.iter()
             .find(|r| pick(r).speedup > 1.0)
@@ -110,7 +110,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 
 /// Times `repeats` rounds of `numbers` through the queue, `batch` per message.
 fn leg(
-    queue: &mut Queue,
+    broker: &mut Broker,
     numbers: &[u64],
     batch: u32,
     serial_ns: &Summary,
@@ -118,7 +118,7 @@ fn leg(
     repeats: u32,
 ) -> anyhow::Result<Leg> {
     let jobs = batches(numbers, batch);
-    let wall_ns = repeat(repeats, || Ok(queue.round(&jobs)?.wall_ns))?;
+    let wall_ns = repeat(repeats, || Ok(broker.round(&jobs)?.wall_ns))?;
     let tasks = numbers.len() as f64;
     Ok(Leg {
         batch,

@@ -6,7 +6,7 @@
 
 use crate::{Shutdown, crash, pipeline, too_few_pills};
 use clap::{CommandFactory, Parser, Subcommand, error::ErrorKind};
-use workers::crew::WorkerArgs;
+use workers::pool::WorkerArgs;
 
 /// Worker processes check numbers for primes; then they must be told to stop.
 #[derive(Debug, Parser)]

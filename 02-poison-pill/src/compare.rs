@@ -4,14 +4,14 @@
 //! Run it: `cargo run --bin 02-poison-pill -- --compare`
 //!
 //! One round is a plain run (fresh workers, every batch fed) ended one way;
-//! the three ways are the arms of `Pool::shut_down` in main.rs, the same
+//! the three ways are the arms of `Broker::shut_down` in main.rs, the same
 //! ones `--shutdown pill|close|kill` picks for a single run. The pill and the
 //! hang-up let the workers finish what they hold; the kill does not, and the
 //! counts of lost numbers and primes show what that costs.
 
 use crate::Shutdown;
+use crate::broker::{self, Broker};
 use crate::cli::RunArgs;
-use crate::pool::{self, Pool};
 use serde::Serialize;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -56,14 +56,14 @@ pub fn run(args: &RunArgs, workers: usize) -> anyhow::Result<ExitCode> {
         let (mut total, mut tail, mut held) = (Vec::new(), Vec::new(), Vec::new());
         let (mut lost_numbers, mut lost_primes) = (0, 0);
         for _ in 0..args.repeats {
-            let mut pool = Pool::start(workers, None)?;
-            pool.feed(&mut pool::batches(args))?;
-            let e = pool.shut_down(how, workers, deadline)?;
+            let mut broker = Broker::start(workers, None)?;
+            broker.feed(&mut broker::batches(args))?;
+            let e = broker.shut_down(how, workers, deadline)?;
             total.push(e.shutdown_ns as f64);
             tail.push(e.after_last_result_ns as f64);
             held.push(e.per_worker.iter().map(|w| w.held).sum::<usize>() as f64);
             lost_numbers += e.lost_numbers;
-            lost_primes += expected - pool.primes.len();
+            lost_primes += expected - broker.primes.len();
         }
         let s = |v: &[f64]| Summary::of(v).expect("at least one round");
         ways.push(Compared {

@@ -6,7 +6,7 @@
 //! The worker dies with a batch half done and some of its primes already
 //! sent. Its channel closes, and the parent hears the hang-up at once. What
 //! the parent does then is bookkeeping it needs for any death, so it lives
-//! in pool.rs (`Pool::hear`, `Pool::bury`): the primes from the unfinished
+//! in broker.rs (`Broker::hear`, `Broker::bury`): the primes from the unfinished
 //! batch are dropped, the whole batch goes back on the queue for the others,
 //! and the dead process is reaped and named. The shutdown in main.rs then
 //! waits for no answer from it: it is no longer among the live workers.

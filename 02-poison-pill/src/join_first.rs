@@ -10,14 +10,14 @@
 //! the worker's `send` blocks until someone reads. The parent reads only
 //! after the worker has exited, and the worker cannot exit until its send
 //! completes. Only the deadline breaks the wait. The cure is the order of
-//! `Pool::shut_down` in main.rs: read everything first, and reap last.
+//! `Broker::shut_down` in main.rs: read everything first, and reap last.
 
+use crate::broker::Broker;
 use crate::cli::RunArgs;
-use crate::pool::Pool;
 use crate::{Job, Reply};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use workers::crew::{Exit, Heard};
+use workers::pool::{Exit, Heard};
 use workers::prime::is_prime;
 use workers::report::human_ns;
 
@@ -25,15 +25,15 @@ use workers::report::human_ns;
 /// `--join-first`: the text's order. Each worker gets its whole share and its
 /// pill at once; the parent waits for them all to exit, and only then reads.
 pub fn run(args: &RunArgs, workers: usize) -> anyhow::Result<ExitCode> {
-    let mut pool = Pool::start(workers, None)?;
+    let mut broker = Broker::start(workers, None)?;
     let numbers: Vec<u64> = (args.from..args.to).collect();
     for w in 0..workers {
         let share = numbers
             [numbers.len() * w / workers..numbers.len() * (w + 1) / workers]
             .to_vec();
-        pool.held[w].push_back(share.clone());
-        pool.crew.send(w, Job::Check(share))?;
-        pool.crew.send(w, Job::Stop)?;
+        broker.held[w].push_back(share.clone());
+        broker.pool.send(w, Job::Check(share))?;
+        broker.pool.send(w, Job::Stop)?;
     }
     // Join first, reading nothing. A worker whose results do not fit in its
     // channel blocks in `send` until someone reads, so it never exits.
@@ -42,7 +42,7 @@ pub fn run(args: &RunArgs, workers: usize) -> anyhow::Result<ExitCode> {
     let mut blocked = Vec::new();
     for w in 0..workers {
         let left = give_up.saturating_duration_since(Instant::now());
-        if pool.crew.reap(w, left)? == Exit::Overstayed {
+        if broker.pool.reap(w, left)? == Exit::Overstayed {
             blocked.push(w);
         }
     }
@@ -50,10 +50,10 @@ pub fn run(args: &RunArgs, workers: usize) -> anyhow::Result<ExitCode> {
     // Read what the channels still hold: a dead process's messages stay
     // readable until its channel reports closed.
     let mut read = 0;
-    while (0..workers).any(|w| !pool.gone[w]) {
-        for heard in pool.inbox.wait(Duration::from_millis(100))? {
+    while (0..workers).any(|w| !broker.gone[w]) {
+        for heard in broker.pool.wait(Duration::from_millis(100))? {
             read += usize::from(matches!(heard, Heard::Message(_, Reply::Prime(_))));
-            pool.hear(heard, None)?;
+            broker.hear(heard, None)?;
         }
     }
     let expected = numbers.iter().filter(|&&n| is_prime(n)).count();

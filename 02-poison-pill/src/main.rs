@@ -21,26 +21,26 @@
 //! - `pipeline.rs`: `--pipeline`, the pill passed down a line of processes;
 //! - `compare.rs`: `--compare`, the pill, a hang-up and a kill, timed.
 //!
-//! What they all share: `pool.rs` (the parent's bookkeeping), `report.rs`
+//! What they all share: `broker.rs` (the parent's bookkeeping), `report.rs`
 //! (what a run found, and how it is printed) and `cli.rs` (the flags).
 
+mod broker;
 mod cli;
 mod compare;
 mod crash;
 mod join_first;
 mod pipeline;
-mod pool;
 mod report;
 mod too_few_pills;
 
+use broker::Broker;
 use clap::{Parser, ValueEnum};
 use cli::{Cli, Role, RunArgs};
-use pool::Pool;
 use report::{Ending, Report, WorkerEnding};
 use serde::{Deserialize, Serialize};
 use std::process::ExitCode;
 use std::time::Duration;
-use workers::crew::{Exit, WorkerArgs, WorkerEnd};
+use workers::pool::{Exit, WorkerArgs, WorkerEnd};
 use workers::prime::is_prime;
 use workers::report::{Machine, print_json};
 use workers::{clock, interrupt};
@@ -112,8 +112,8 @@ enum Shutdown {
 }
 
 // The pool's bookkeeping (starting workers, feeding them, hearing their
-// replies) is in pool.rs; its shutdown, the subject of this chapter, is here.
-impl Pool {
+// replies) is in broker.rs; its shutdown, the subject of this chapter, is here.
+impl Broker {
     // ANCHOR: shutdown
     /// Ends every live worker the way `how` says, reading results all along,
     /// and reaps them. Waits at most `deadline` for workers to stop.
@@ -125,8 +125,8 @@ impl Pool {
     ) -> anyhow::Result<Ending> {
         let start = clock::now_ns();
         let live: Vec<usize> =
-            (0..self.crew.len()).filter(|&w| self.alive[w]).collect();
-        let held: Vec<usize> = (0..self.crew.len())
+            (0..self.pool.len()).filter(|&w| self.alive[w]).collect();
+        let held: Vec<usize> = (0..self.pool.len())
             .map(|w| self.held[w].iter().map(Vec::len).sum())
             .collect();
         for &w in &live {
@@ -134,23 +134,23 @@ impl Pool {
                 // Behind the batches it holds: it does those first.
                 Shutdown::Pill if w < pills => {
                     // A failed send means it died; its hang-up will say so.
-                    let _ = self.crew.send(w, Job::Stop);
+                    let _ = self.pool.send(w, Job::Stop);
                 }
                 Shutdown::Pill => {} // --pills: none for this one (too_few_pills.rs)
-                Shutdown::Close => self.crew.hang_up(w),
-                Shutdown::Kill => self.crew.kill(w),
+                Shutdown::Close => self.pool.hang_up(w),
+                Shutdown::Kill => self.pool.kill(w),
             }
         }
         // Keep reading until every worker has answered (pill) or hung up:
         // a worker blocked on a full channel to us could never exit.
-        let stopped = |p: &Pool, w: usize| match how {
+        let stopped = |p: &Broker, w: usize| match how {
             Shutdown::Pill => p.finished[w] || p.gone[w],
             Shutdown::Close | Shutdown::Kill => p.gone[w],
         };
         let give_up = start + deadline.as_nanos() as u64;
         let mut lost = 0;
         while live.iter().any(|&w| !stopped(self, w)) && clock::now_ns() < give_up {
-            for heard in self.inbox.wait(Duration::from_millis(5))? {
+            for heard in self.pool.wait(Duration::from_millis(5))? {
                 // After the pills no one can take work back: what a worker
                 // still held when it went is lost.
                 if let Some((w, batch)) = self.hear(heard, Some(start))? {
@@ -171,7 +171,7 @@ impl Pool {
                 } else {
                     Duration::ZERO
                 };
-                Some(self.crew.reap(w, wait)?)
+                Some(self.pool.reap(w, wait)?)
             } else {
                 None
             };
@@ -197,9 +197,9 @@ impl Pool {
 /// The plain run: hand out every batch, end the workers, report.
 fn run(args: &RunArgs, workers: usize) -> anyhow::Result<ExitCode> {
     let pills = too_few_pills::count(args.pills, workers);
-    let mut pool = Pool::start(workers, args.crash_worker)?;
-    let mut queue = pool::batches(args);
-    pool.feed(&mut queue)?;
+    let mut broker = Broker::start(workers, args.crash_worker)?;
+    let mut queue = broker::batches(args);
+    broker.feed(&mut queue)?;
     let never_started = queue.iter().map(Vec::len).sum();
     let deadline = Duration::from_millis(args.deadline_ms);
     // Ctrl-C during the feeding ends it the gentle way, whatever --shutdown says.
@@ -207,11 +207,11 @@ fn run(args: &RunArgs, workers: usize) -> anyhow::Result<ExitCode> {
         Some(_) => Shutdown::Pill,
         None => args.shutdown,
     };
-    let ending = pool.shut_down(how, pills, deadline)?;
+    let ending = broker.shut_down(how, pills, deadline)?;
     // A second Ctrl-C killed the workers: the signal thread is ending the
     // process, and a report of their deaths would be false. Wait for it.
     interrupt::defer_to_signal();
-    let mut primes = pool.primes.clone();
+    let mut primes = broker.primes.clone();
     primes.sort_unstable();
     // The serial reference, after the workers are gone; an interrupted run
     // is incomplete by definition and need not wait for it.
@@ -228,8 +228,8 @@ fn run(args: &RunArgs, workers: usize) -> anyhow::Result<ExitCode> {
         expected: expected.as_ref().map(Vec::len),
         complete: expected.is_some_and(|e| e == primes),
         primes,
-        tasks_per_worker: pool.tasks.clone(),
-        deaths: pool.deaths.clone(),
+        tasks_per_worker: broker.tasks.clone(),
+        deaths: broker.deaths.clone(),
         never_started,
         ending,
     };

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::process::ExitCode;
 use std::time::Duration;
 use workers::clock;
-use workers::crew::{Crew, Heard, WorkerArgs, WorkerEnd};
+use workers::pool::{Heard, Pool, WorkerArgs, WorkerEnd};
 use workers::prime::is_prime;
 use workers::report::{Machine, Table, human_ns, print_json};
 
@@ -223,13 +223,13 @@ pub fn refused(args: &RunArgs) -> Option<String> {
 /// pass the pill and exit.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let pill = args.shutdown == Shutdown::Pill;
-    let (mut crew, mut inbox) =
-        Crew::<Setup>::spawn_as("stage", STAGES.len(), |_| Vec::new())?;
+    let mut stages =
+        Pool::<Setup, StageReply>::spawn_as("stage", STAGES.len(), |_| Vec::new())?;
     let (to_check, check_in) = ipc::channel()?;
     let (to_collect, collect_in) = ipc::channel()?;
     // Channel ends travel inside messages; once sent, the parent holds none,
     // so a stage's hang-up reaches the next stage and nobody else.
-    crew.send(
+    stages.send(
         0,
         Setup::Produce {
             from: args.from,
@@ -239,7 +239,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             out: to_check,
         },
     )?;
-    crew.send(
+    stages.send(
         1,
         Setup::Check {
             input: check_in,
@@ -247,7 +247,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             pill,
         },
     )?;
-    crew.send(2, Setup::Collect { input: collect_in })?;
+    stages.send(2, Setup::Collect { input: collect_in })?;
 
     let deadline = clock::now_ns() + args.deadline_ms * 1_000_000;
     let mut replies: Vec<Option<(u64, u64)>> = vec![None; STAGES.len()];
@@ -256,7 +256,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         if clock::now_ns() > deadline {
             bail!("the pipeline did not finish within {} ms", args.deadline_ms);
         }
-        for heard in inbox.wait(Duration::from_millis(20))? {
+        for heard in stages.wait(Duration::from_millis(20))? {
             match heard {
                 Heard::Message(
                     s,
@@ -271,7 +271,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 }
                 Heard::Gone(s) if replies[s].is_some() => {}
                 Heard::Gone(s) => {
-                    let how = crew.reap(s, Duration::from_secs(2))?;
+                    let how = stages.reap(s, Duration::from_secs(2))?;
                     bail!(
                         "the {} stage {how} before passing the pill on",
                         STAGES[s]
@@ -280,15 +280,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let mut stages = Vec::new();
+    let mut rows = Vec::new();
     let first = replies[0].map_or(0, |r| r.0);
     for (s, name) in STAGES.iter().enumerate() {
-        let exit = crew.reap(s, Duration::from_secs(5))?;
+        let exit = stages.reap(s, Duration::from_secs(5))?;
         if !exit.is_clean() {
             bail!("the {name} stage {exit} after passing the pill on");
         }
         let (at, handled) = replies[s].context("every stage reported")?;
-        stages.push(StageRow {
+        rows.push(StageRow {
             stage: name,
             handled,
             passed_ns: at.saturating_sub(first),
@@ -306,7 +306,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         shutdown: args.shutdown,
         complete: primes == expected,
         primes,
-        stages,
+        stages: rows,
         shutdown_ns,
     };
     if args.json {

@@ -3,7 +3,7 @@
 //!
 //! Run it: `cargo run --bin 02-poison-pill -- --pills 1`
 //!
-//! The parent sends the pills to workers 0 to N-1 (`Pool::shut_down` in
+//! The parent sends the pills to workers 0 to N-1 (`Broker::shut_down` in
 //! main.rs). A worker past them finishes the work it holds and then waits in
 //! `recv` for a message that never comes. Nothing in the worker is wrong:
 //! the parent still holds its sender, so for all the worker knows, more work

@@ -11,15 +11,50 @@
 //! flexible, and it makes every look at the flag a round trip.
 
 use anyhow::{Context, anyhow, bail};
+use clap::{Parser, Subcommand};
 use ipc_channel::ipc::{
     self, IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::process::ExitCode;
 use std::time::Duration;
-use workers::coop::{Counter, NoArgs, SharedFlag};
-use workers::crew::{Crew, Heard, Inbox, WorkerArgs, WorkerEnd};
+use workers::flag::{self, Counter, Order, Parent, SearchArgs, Timing};
+use workers::pool::{Heard, Pool, WorkerArgs, WorkerEnd};
 use workers::search::StopFlag;
+
+/// What the flag is, for the report.
+const WHAT: &str = "a byte in a manager process, read by request";
+
+/// Workers search for a factor and stop early on a shared flag: a byte in a
+/// manager process, read by request.
+#[derive(Debug, Parser)]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    // A look costs a round trip of tens of microseconds: at 1000 candidates
+    // (2 µs of work) between looks the workers would mostly wait on the
+    // manager, so the default is 100,000.
+    #[command(flatten)]
+    search: SearchArgs<100_000>,
+    #[command(flatten)]
+    timing: Timing,
+    /// Also have every worker add one to a counter in the manager this many
+    /// times, racily and then atomically, and count the lost updates
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    count: Option<u64>,
+    #[command(subcommand)]
+    role: Option<Role>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Role {
+    /// Internal: run as a worker process (started by the parent).
+    #[command(hide = true)]
+    Worker(WorkerArgs),
+    /// Internal: run as the manager process (started by the parent).
+    #[command(hide = true)]
+    Serve(WorkerArgs),
+}
 
 // ANCHOR: protocol
 /// What a proxy may ask the manager.
@@ -51,7 +86,7 @@ struct Register {
 /// What the manager tells the parent once, when it is ready.
 #[derive(Debug, Serialize, Deserialize)]
 enum FromManager {
-    /// Where new proxies register: the flag's handle.
+    /// Where new proxies register: what opens the flag.
     Ready(IpcSender<Register>),
 }
 
@@ -59,6 +94,23 @@ enum FromManager {
 /// parent exiting) is what tells it to go.
 #[derive(Debug, Serialize, Deserialize)]
 enum ToManager {}
+
+// ANCHOR: start
+/// Starts the manager process and waits for its first message, which says
+/// where proxies register. Dropping the pool kills and reaps the manager.
+fn start_manager()
+-> anyhow::Result<(Pool<ToManager, FromManager>, IpcSender<Register>)> {
+    let mut manager = Pool::spawn_as("serve", 1, |_| Vec::new())
+        .context("cannot start the manager process")?;
+    // No message within 10 s, or its death, ends the run.
+    let register = match manager.wait(Duration::from_secs(10))?.pop() {
+        Some(Heard::Message(_, FromManager::Ready(r))) => r,
+        Some(Heard::Gone(_)) => bail!("the manager process died while starting"),
+        None => bail!("the manager process did not start within 10 s"),
+    };
+    Ok((manager, register))
+}
+// ANCHOR_END: start
 
 // ANCHOR: serve
 /// The manager process: owns the flag and a counter, answers every request.
@@ -161,6 +213,10 @@ impl StopFlag for Proxy {
     fn raise(&self) -> anyhow::Result<()> {
         self.ask(Request::SetFlag(1)).map(drop)
     }
+
+    fn lower(&self) -> anyhow::Result<()> {
+        self.ask(Request::SetFlag(0)).map(drop)
+    }
 }
 // ANCHOR_END: proxy
 
@@ -168,17 +224,17 @@ impl StopFlag for Proxy {
 /// Python's `counter.value += 1` through a proxy is a get and then a set.
 impl Counter for Proxy {
     /// Two round trips; another worker's get can land between them.
-    fn bump_racy(&self) -> anyhow::Result<()> {
+    fn add_racy(&self) -> anyhow::Result<()> {
         let v = self.value(Request::GetCounter)?;
         self.ask(Request::SetCounter(v + 1)).map(drop)
     }
 
     /// One request; the manager adds, and answers requests one at a time.
-    fn bump_atomic(&self) -> anyhow::Result<()> {
+    fn add_atomic(&self) -> anyhow::Result<()> {
         self.ask(Request::AddCounter(1)).map(drop)
     }
 
-    fn count(&self) -> anyhow::Result<u64> {
+    fn get(&self) -> anyhow::Result<u64> {
         self.value(Request::GetCounter)
     }
 
@@ -188,64 +244,54 @@ impl Counter for Proxy {
 }
 // ANCHOR_END: counter
 
-// ANCHOR: share
-/// The parent's side: the manager process, and where proxies register.
-struct ManagerFlag {
-    /// The manager process; killed and reaped when this is dropped.
-    _manager: Crew<ToManager>,
-    /// Kept so the manager's end stays open while the run lasts.
-    _inbox: Inbox<FromManager>,
-    register: IpcSender<Register>,
-}
-
-impl SharedFlag for ManagerFlag {
-    const WHAT: &'static str = "a byte in a manager process, read by request";
-    /// Workers get a sender to the manager's registration channel: channel
-    /// ends can travel inside messages.
-    type Handle = IpcSender<Register>;
-    type View = Proxy;
-    type Args = NoArgs;
-    const HAS_COUNTER: bool = true;
-    /// A look costs a round trip of tens of microseconds: at the usual 1000
-    /// candidates (2 µs of work) the workers would mostly wait on the manager.
-    const CHECK_EVERY: u64 = 100_000;
-
-    fn create(_: &NoArgs) -> anyhow::Result<Self> {
-        let (manager, mut inbox) =
-            Crew::<ToManager>::spawn_as("serve", 1, |_| Vec::new())
-                .context("cannot start the manager process")?;
-        // Its first message says where proxies register; no message within
-        // 10 s, or its death, ends the run.
-        let register = match inbox.wait(Duration::from_secs(10))?.pop() {
-            Some(Heard::Message(_, FromManager::Ready(r))) => r,
-            Some(Heard::Gone(_)) => bail!("the manager process died while starting"),
-            None => bail!("the manager process did not start within 10 s"),
-        };
-        Ok(ManagerFlag {
-            _manager: manager,
-            _inbox: inbox,
-            register,
-        })
-    }
-
-    fn handle(&self) -> IpcSender<Register> {
-        self.register.clone()
-    }
-
-    fn open(register: IpcSender<Register>) -> anyhow::Result<Proxy> {
-        Proxy::connect(register)
-    }
-
-    fn lower(mine: &Proxy) -> anyhow::Result<()> {
-        mine.ask(Request::SetFlag(0)).map(drop)
-    }
-
-    fn serve(link: &WorkerArgs) -> anyhow::Result<()> {
-        serve(link)
+// ANCHOR: main
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.role {
+        Some(Role::Worker(link)) => workers::run_worker(|| worker(&link)),
+        Some(Role::Serve(link)) => workers::run_worker(|| serve(&link)),
+        None => workers::run_parent(|| parent(&cli)),
     }
 }
-// ANCHOR_END: share
 
-fn main() -> std::process::ExitCode {
-    workers::coop::main::<ManagerFlag>()
+fn parent(cli: &Cli) -> anyhow::Result<()> {
+    // Create the flag: start the manager that holds it, and a proxy here.
+    let (_manager, register) = start_manager()?;
+    let flag = Proxy::connect(register.clone())?;
+    // Start the workers, send each where proxies register, and wait until
+    // every one has its proxy.
+    let mut pool = flag::Pool::start(cli.timing.workers())?;
+    pool.open_flag(&register)?;
+    // Search: released together, stopped by the first to find a factor.
+    // Timed over repeats, with the cost of one look and the time to stop all.
+    let measured = pool.measure(&flag, &cli.search, &cli.timing)?;
+    // With --count: every worker adds to the counter in the manager.
+    let counted = match cli.count {
+        Some(times) => Some(pool.count(&flag, times)?),
+        None => None,
+    };
+    // The poison pill for every worker, then reap them; the manager goes
+    // when `_manager` is dropped.
+    pool.finish()?;
+    let report = measured.report(WHAT, &cli.search, &cli.timing, counted)?;
+    report.print(cli.search.json)
 }
+// ANCHOR_END: main
+
+// ANCHOR: worker
+fn worker(link: &WorkerArgs) -> anyhow::Result<()> {
+    // Meet the parent; its first message says where proxies register.
+    let (parent, register) = Parent::<IpcSender<Register>>::connect(link)?;
+    // Register a proxy, and say so: no search starts until every worker has.
+    let flag = Proxy::connect(register)?;
+    parent.opened()?;
+    // Until the pill: search when released, time looks, or add to the counter.
+    while let Some(order) = parent.next_order()? {
+        match order {
+            Order::Count { times, racy } => parent.count(&flag, times, racy)?,
+            order => parent.obey(order, &flag)?,
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: worker

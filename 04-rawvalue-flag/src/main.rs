@@ -11,30 +11,62 @@
 //! behaviour.
 
 use anyhow::Context;
+use clap::{Parser, Subcommand};
 use shared_memory::{Shmem, ShmemConf};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use workers::coop::{Counter, NoArgs, SharedFlag};
+use workers::WorkerArgs;
+use workers::flag::{self, Counter, Order, Parent, SearchArgs, Timing};
 use workers::interrupt::OnSignal;
 use workers::search::StopFlag;
+
+/// What the flag is, for the report.
+const WHAT: &str = "an atomic byte in POSIX shared memory";
 
 /// Bytes in the segment: one cache line. The flag is byte 0; a counter for
 /// the lost-update demonstration is the u64 at byte 8.
 const SEGMENT: usize = 64;
 
+/// Workers search for a factor and stop early on a shared flag: an atomic byte
+/// in POSIX shared memory.
+#[derive(Debug, Parser)]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    // A look is one load from memory: looking every 1000 candidates (about
+    // 2 µs of division) costs next to nothing.
+    #[command(flatten)]
+    search: SearchArgs<1000>,
+    #[command(flatten)]
+    timing: Timing,
+    /// Also have every worker add one to a shared counter this many times,
+    /// racily and then atomically, and count the lost updates
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    count: Option<u64>,
+    #[command(subcommand)]
+    role: Option<Role>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Role {
+    /// Internal: run as a worker process (started by the parent).
+    #[command(hide = true)]
+    Worker(WorkerArgs),
+}
+
 // ANCHOR: create
-/// The parent's segment: created under a name unique to this run.
-struct RawFlag {
-    /// The segment's name, as workers open it (`/dev/shm/<name>` on Linux).
+/// The segment's name, as the parent created it: unlinked once every worker
+/// has opened the segment, or when dropped.
+struct SegmentName {
+    /// `/dev/shm/<name>` on Linux.
     name: String,
-    /// The owning handle: dropping it unlinks the name. Dropped as soon as
-    /// every worker has opened the segment.
-    owner: Option<Shmem>,
+    /// The owning handle, kept for its `Drop`: dropping it unlinks the name.
+    _owner: Shmem,
     /// Unlinks the name if Ctrl-C ends the run before that.
     _on_signal: OnSignal,
 }
 
-impl RawFlag {
-    fn new() -> anyhow::Result<Self> {
+impl SegmentName {
+    fn create() -> anyhow::Result<SegmentName> {
         let name = format!(
             "04-rawvalue-flag-{}-{}",
             std::process::id(),
@@ -54,9 +86,9 @@ impl RawFlag {
         let _on_signal = OnSignal::new(move || {
             let _ = rustix::shm::unlink(doomed.as_str());
         });
-        Ok(RawFlag {
+        Ok(SegmentName {
             name,
-            owner: Some(owner),
+            _owner: owner,
             _on_signal,
         })
     }
@@ -65,14 +97,23 @@ impl RawFlag {
 
 // ANCHOR: view
 /// One process's mapping of the segment.
-struct RawView {
+struct RawFlag {
     /// The mapping. `Shmem` is neither `Send` nor `Sync`, and its `as_slice` is
     /// unsafe for good reason: other processes write this memory. We only
     /// ever take a raw pointer to it.
     shmem: Shmem,
 }
 
-impl RawView {
+impl RawFlag {
+    fn open(name: &str) -> anyhow::Result<RawFlag> {
+        let shmem = ShmemConf::new()
+            .os_id(name)
+            .open()
+            .with_context(|| format!("cannot open shared memory segment {name}"))?;
+        anyhow::ensure!(shmem.len() >= SEGMENT, "segment {name} is too small");
+        Ok(RawFlag { shmem })
+    }
+
     fn flag(&self) -> &AtomicU8 {
         // SAFETY: the pointer is valid for `SEGMENT` bytes for as long as
         // `self.shmem` is mapped (the borrow ties the reference to it), a u8
@@ -90,7 +131,7 @@ impl RawView {
 // ANCHOR_END: view
 
 // ANCHOR: check
-impl StopFlag for RawView {
+impl StopFlag for RawFlag {
     /// "Raw": a relaxed load. It promises only that we read some value that
     /// was stored, whole, never a torn or invented one: all a one-way stop
     /// flag needs. Nothing else is published with it, so nothing else needs
@@ -103,15 +144,20 @@ impl StopFlag for RawView {
         self.flag().store(1, Ordering::Relaxed);
         Ok(())
     }
+
+    fn lower(&self) -> anyhow::Result<()> {
+        self.flag().store(0, Ordering::Relaxed);
+        Ok(())
+    }
 }
 // ANCHOR_END: check
 
 // ANCHOR: counter
 /// What "race conditions possible" means: `+= 1` as two steps loses updates.
-impl Counter for RawView {
+impl Counter for RawFlag {
     /// Two atomic steps are not one: between this load and this store another
     /// worker may store its own `v + 1`, and one of the two additions is lost.
-    fn bump_racy(&self) -> anyhow::Result<()> {
+    fn add_racy(&self) -> anyhow::Result<()> {
         let v = self.counter().load(Ordering::Relaxed);
         // The window is a few nanoseconds. On two free cores the other worker
         // lands in it by itself; yielding here lets it do so on a busy or
@@ -123,12 +169,12 @@ impl Counter for RawView {
 
     /// One read-modify-write instruction (`lock xadd` on x86-64): no worker
     /// can come between its read and its write.
-    fn bump_atomic(&self) -> anyhow::Result<()> {
+    fn add_atomic(&self) -> anyhow::Result<()> {
         self.counter().fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
-    fn count(&self) -> anyhow::Result<u64> {
+    fn get(&self) -> anyhow::Result<u64> {
         Ok(self.counter().load(Ordering::Relaxed))
     }
 
@@ -139,47 +185,55 @@ impl Counter for RawView {
 }
 // ANCHOR_END: counter
 
-// ANCHOR: share
-impl SharedFlag for RawFlag {
-    const WHAT: &'static str = "an atomic byte in POSIX shared memory";
-    /// Workers open the segment by name.
-    type Handle = String;
-    type View = RawView;
-    type Args = NoArgs;
-    const HAS_COUNTER: bool = true;
-
-    fn create(_: &NoArgs) -> anyhow::Result<Self> {
-        RawFlag::new()
-    }
-
-    fn handle(&self) -> String {
-        self.name.clone()
-    }
-
-    fn open(name: String) -> anyhow::Result<RawView> {
-        let shmem = ShmemConf::new()
-            .os_id(&name)
-            .open()
-            .with_context(|| format!("cannot open shared memory segment {name}"))?;
-        anyhow::ensure!(shmem.len() >= SEGMENT, "segment {name} is too small");
-        Ok(RawView { shmem })
-    }
-
-    fn lower(mine: &RawView) -> anyhow::Result<()> {
-        mine.flag().store(0, Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// Every worker has mapped the segment: unlink its name now. The memory
-    /// lives until the last mapping goes, and even a SIGKILL of the parent
-    /// can no longer leave `/dev/shm/04-rawvalue-flag-*` behind.
-    fn all_opened(&mut self) -> anyhow::Result<()> {
-        drop(self.owner.take());
-        Ok(())
+// ANCHOR: main
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.role {
+        Some(Role::Worker(link)) => workers::run_worker(|| worker(&link)),
+        None => workers::run_parent(|| parent(&cli)),
     }
 }
-// ANCHOR_END: share
 
-fn main() -> std::process::ExitCode {
-    workers::coop::main::<RawFlag>()
+fn parent(cli: &Cli) -> anyhow::Result<()> {
+    // Create the flag: a new segment of zeros, mapped here too.
+    let segment = SegmentName::create()?;
+    let flag = RawFlag::open(&segment.name)?;
+    // Start the workers, send each the segment's name, and wait until every
+    // one has mapped it.
+    let mut pool = flag::Pool::start(cli.timing.workers())?;
+    pool.open_flag(&segment.name)?;
+    // Now unlink the name: the memory lives until the last mapping goes, and
+    // not even a SIGKILL of this process can leave the name behind.
+    drop(segment);
+    // Search: released together, stopped by the first to find a factor.
+    // Timed over repeats, with the cost of one look and the time to stop all.
+    let measured = pool.measure(&flag, &cli.search, &cli.timing)?;
+    // With --count: every worker adds to the counter beside the flag.
+    let counted = match cli.count {
+        Some(times) => Some(pool.count(&flag, times)?),
+        None => None,
+    };
+    // The poison pill for every worker, then reap them.
+    pool.finish()?;
+    let report = measured.report(WHAT, &cli.search, &cli.timing, counted)?;
+    report.print(cli.search.json)
 }
+// ANCHOR_END: main
+
+// ANCHOR: worker
+fn worker(link: &WorkerArgs) -> anyhow::Result<()> {
+    // Meet the parent; its first message is the segment's name.
+    let (parent, name) = Parent::<String>::connect(link)?;
+    // Map the segment, and say so: no search starts until every worker has.
+    let flag = RawFlag::open(&name)?;
+    parent.opened()?;
+    // Until the pill: search when released, time looks, or add to the counter.
+    while let Some(order) = parent.next_order()? {
+        match order {
+            Order::Count { times, racy } => parent.count(&flag, times, racy)?,
+            order => parent.obey(order, &flag)?,
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: worker

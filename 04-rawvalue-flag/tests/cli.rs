@@ -1,48 +1,185 @@
-//! The real binary, run as a student or a script would run it. The checks are
-//! shared by every flag chapter: see `workers::testkit`.
+//! What `04-rawvalue-flag` promises, checked on the real binary as a student or a
+//! script would run it. (`workers::testkit` only starts programs and signals
+//! them; every assertion is here.)
 
 use assert_cmd::cargo::cargo_bin;
-use workers::testkit as kit;
+use std::path::Path;
+use std::time::Duration;
+use workers::ps;
+use workers::search::{Case, candidates};
+use workers::testkit::{self as kit, Load};
 
+fn bin() -> &'static Path {
+    cargo_bin!("04-rawvalue-flag")
+}
+
+/// What a run must never leave: its segment's name in `/dev/shm`.
 const PREFIX: &str = "04-rawvalue-flag";
+
+/// A short run: the prime or a case with a factor, one timed search, a few
+/// latency trials.
+fn short(case: Case, workers: &str) -> kit::Value {
+    let args = ["--case", case.name(), "--workers", workers];
+    kit::json_run(
+        bin(),
+        &[&args[..], &["--repeats", "1", "--trials", "3"]].concat(),
+    )
+}
 
 #[test]
 fn every_case_finds_its_factor() {
-    kit::every_case_finds_its_factor(cargo_bin!("04-rawvalue-flag"));
+    let _turn = kit::turn();
+    for case in Case::ALL {
+        let v = short(case, "2");
+        assert_eq!(v["n"], case.number().0);
+        assert_eq!(
+            v["factor"].as_u64(),
+            case.number().1,
+            "case {}",
+            case.name()
+        );
+    }
 }
 
 #[test]
-fn early_exit_stops_the_others() {
-    kit::early_exit_stops_the_others(cargo_bin!("04-rawvalue-flag"));
-}
-
-#[test]
-fn bad_input_is_refused_with_exit_2() {
-    kit::bad_input_is_refused_with_exit_2(cargo_bin!("04-rawvalue-flag"));
-}
-
-#[test]
-fn ctrl_c_leaves_no_process_and_no_segment() {
-    kit::ctrl_c_leaves_nothing(cargo_bin!("04-rawvalue-flag"), PREFIX);
-}
-
-#[test]
-fn a_killed_worker_ends_the_run_cleanly() {
-    kit::a_killed_worker_ends_the_run_cleanly(
-        cargo_bin!("04-rawvalue-flag"),
-        PREFIX,
+fn the_flag_stops_the_worker_that_did_not_find_the_factor() {
+    let _turn = kit::turn();
+    let v = short(Case::Early, "2");
+    // Worker 1 holds the factor (at 55% of the divisors); worker 0 would
+    // search its whole half without the flag, and stops long before.
+    assert_eq!(
+        v["per_worker"][1]["searched"]["outcome"]["Found"],
+        174_020_123
     );
+    let w0 = &v["per_worker"][0]["searched"];
+    assert_eq!(w0["outcome"], "Stopped", "{w0}");
+    let share = candidates(Case::Early.number().0) / 2;
+    assert!(w0["checked"].as_u64().unwrap() < share / 2, "{w0}");
 }
 
 #[test]
-fn a_normal_run_leaves_nothing_behind() {
-    kit::a_normal_run_leaves_nothing(cargo_bin!("04-rawvalue-flag"), PREFIX);
+fn the_largest_worker_count_works_for_every_case() {
+    let _turn = kit::turn();
+    // 256 processes on a small machine: most wait for a core at every step,
+    // and the start barrier must still hold every one until all are ready.
+    for case in [Case::Prime, Case::Early] {
+        let v = short(case, "256");
+        assert_eq!(v["workers"], 256);
+        assert_eq!(v["factor"].as_u64(), case.number().1);
+    }
 }
 
 #[test]
-fn load_then_store_loses_updates_fetch_add_does_not() {
-    kit::racy_counter_loses_updates_atomic_does_not(
-        cargo_bin!("04-rawvalue-flag"),
-        200_000,
+fn every_core_busy_changes_timings_not_results() {
+    let _turn = kit::turn();
+    let _load = Load::every_core();
+    for workers in ["2", "32"] {
+        let v = short(Case::Early, workers);
+        assert_eq!(v["factor"].as_u64(), Case::Early.number().1);
+    }
+}
+
+#[test]
+fn bad_input_is_refused_with_exit_2_before_anything_starts() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--check-every", "0"], "--check-every"),
+        (&["--check-every", "-5"], "'-5'"),
+        (&["--case", "nope"], "--case"),
+        (&["--workers", "0"], "--workers"),
+        (&["--workers", "257"], "--workers"),
+        (&["--repeats", "0"], "--repeats"),
+        (&["--trials", "0"], "--trials"),
+        (&["--count", "0"], "--count"),
+    ];
+    kit::refused_with_exit_2(bin(), cases);
+}
+
+#[test]
+fn help_offers_exactly_the_options_it_honours_each_default_once() {
+    let options = kit::help_options(bin(), &[]);
+    let honoured = [
+        "--case",
+        "--check-every",
+        "--json",
+        "--workers",
+        "--repeats",
+        "--trials",
+        "--count",
+        "--help",
+    ];
+    assert_eq!(options, honoured);
+    let help = kit::help_text(bin(), &[]);
+    assert_eq!(help.matches("[default: 1000]").count(), 1, "{help}");
+}
+
+#[test]
+fn ctrl_c_exits_130_and_leaves_no_process_and_no_segment() {
+    let _turn = kit::turn();
+    let (child, kids) = kit::start_long(bin());
+    let pid = child.id();
+    // Every worker has mapped the segment by now, so its name is already gone.
+    assert!(kit::leftovers(PREFIX, pid).is_empty());
+    kit::send_signal(pid, "INT");
+    let (code, stderr) = kit::ended(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    assert!(kit::leftovers(PREFIX, pid).is_empty());
+}
+
+#[test]
+fn a_killed_worker_is_named_in_one_line_and_nothing_is_left() {
+    let _turn = kit::turn();
+    let (child, kids) = kit::start_long(bin());
+    let pid = child.id();
+    let worker_1 = kit::find_child(&kids, " worker ", 1).expect("worker 1 runs");
+    kit::send_signal(worker_1, "KILL");
+    let (code, stderr) = kit::ended(child);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("worker 1") && stderr.contains("SIGKILL"),
+        "{stderr}"
     );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    assert!(kit::leftovers(PREFIX, pid).is_empty());
+}
+
+#[test]
+fn a_normal_run_exits_0_and_leaves_nothing() {
+    let _turn = kit::turn();
+    let child = kit::program(bin())
+        .args(["--case", "early", "--trials", "5"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let kids = ps::wait_for_children(pid, 1, Duration::from_secs(10)).unwrap();
+    let (code, stderr) = kit::ended(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    assert!(kit::leftovers(PREFIX, pid).is_empty());
+}
+
+#[test]
+fn load_then_store_loses_updates_fetch_add_never_does() {
+    let _turn = kit::turn();
+    // The atomic half is certain, and checked on every attempt. The racy half
+    // needs two workers really running at once, which a loaded machine may
+    // deny for a whole run: it fails only if three runs lost nothing at all.
+    let times: u64 = 200_000;
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let args = ["--case", "early", "--workers", "2", "--repeats", "1"];
+        let count = ["--trials", "3", "--count", &times.to_string()];
+        let v = kit::json_run(bin(), &[&args[..], &count[..]].concat());
+        let c = &v["counted"];
+        assert_eq!(c["expected"], 2 * times);
+        assert_eq!(c["atomic"], 2 * times, "fetch_add lost updates: {c}");
+        if c["racy"].as_u64().unwrap() < 2 * times {
+            return;
+        }
+        seen.push(c.clone());
+    }
+    panic!("load-then-store lost no update in three runs: {seen:?}");
 }

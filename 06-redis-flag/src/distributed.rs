@@ -14,51 +14,32 @@
 
 use crate::{RedisUrl, Server, TTL_SECONDS, connect, lost};
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
 use redis::{Commands, Connection};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use workers::clock;
+use workers::flag::SearchArgs;
 use workers::interrupt::{self, OnSignal};
 use workers::report::{Table, human_ns, print_json};
 use workers::search::{
     Case, Outcome, Searched, StopFlag, candidate, candidates, search,
 };
 
-/// The search across machines: a coordinator and workers that share only a
-/// Redis server.
-#[derive(Debug, Parser)]
-#[command(name = "06-redis-flag")]
-struct Cli {
-    #[command(subcommand)]
-    role: Role,
-}
-
-#[derive(Debug, Subcommand)]
-enum Role {
-    /// Put the search on Redis as ranges of divisors, and collect the results
-    Coordinate(Coordinate),
-    /// Work for a coordinator: take ranges from its Redis list until a pill
-    Join(Join),
-}
-
+/// `coordinate`: the search cut into ranges on a Redis list.
 #[derive(Debug, clap::Args)]
-struct Coordinate {
+pub struct Coordinate {
     #[command(flatten)]
     server: Server,
-    /// Which number to search: a prime (no early exit) or where the factor lies
-    #[arg(long, value_enum, default_value_t = Case::Mid)]
-    case: Case,
+    // The same options as the plain run: --case, --check-every, --json.
+    #[command(flatten)]
+    search: SearchArgs<100_000>,
     /// Ranges of divisors to cut the search into: the tasks on the list
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     chunks: u32,
-    /// Candidates to try between two looks at the stop key
-    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
-    check_every: u64,
     /// The run's name, which workers join by [default: made up, unique]
     #[arg(long, value_parser = run_id)]
     run_id: Option<String>,
@@ -68,13 +49,11 @@ struct Coordinate {
     /// Give up when no result arrives for this many seconds
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     idle_secs: u64,
-    /// Print one JSON document instead of the text report
-    #[arg(long)]
-    json: bool,
 }
 
+/// `join`: a worker for a coordinator, on this machine or another.
 #[derive(Debug, clap::Args)]
-struct Join {
+pub struct Join {
     #[command(flatten)]
     server: Server,
     /// The run to work for, as its coordinator printed it
@@ -153,27 +132,11 @@ enum Task {
 
 /// What a worker pushes on the result list.
 #[derive(Debug, Serialize, Deserialize)]
-enum Report {
+enum Reply {
     Done { worker: String, searched: Searched },
     Finished { worker: String },
 }
 // ANCHOR_END: keys
-
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.role {
-        Role::Coordinate(args) => {
-            workers::warn_if_unoptimized();
-            interrupt::install().and_then(|()| coordinate(&args))
-        }
-        Role::Join(args) => join(&args),
-    };
-    interrupt::defer_to_signal();
-    result.unwrap_or_else(|e| {
-        eprintln!("error: {e:#}");
-        ExitCode::FAILURE
-    })
-}
 
 /// JSON in, JSON out: the lists hold text any language can read.
 fn encode<T: Serialize>(value: &T) -> String {
@@ -210,12 +173,18 @@ impl StopFlag for RunFlag<'_> {
             .set_ex(&self.keys.stop, 1, TTL_SECONDS)
             .map_err(|e| lost(self.url, e))
     }
+
+    /// A run's stop key starts at 0 and is never lowered: workers only look
+    /// and raise.
+    fn lower(&self) -> anyhow::Result<()> {
+        bail!("a worker never lowers the run's stop key")
+    }
 }
 // ANCHOR_END: flag
 
 // ANCHOR: join
 /// A worker: take a range, search it, report, until a pill or the run's end.
-fn join(args: &Join) -> anyhow::Result<ExitCode> {
+pub fn join(args: &Join) -> anyhow::Result<()> {
     if args.local {
         interrupt::worker_defers_to_parent()?;
     }
@@ -246,9 +215,9 @@ fn join(args: &Join) -> anyhow::Result<ExitCode> {
                 continue;
             }
             eprintln!("{name}: run {} is over", args.run_id);
-            return Ok(ExitCode::SUCCESS);
+            return Ok(());
         };
-        let report =
+        let reply =
             match serde_json::from_str(&text).context("a task I cannot read")? {
                 Task::Search { n, ks, check_every } => {
                     let flag = RunFlag {
@@ -259,20 +228,20 @@ fn join(args: &Join) -> anyhow::Result<ExitCode> {
                         step: check_every,
                     };
                     let searched = search(n, ks, check_every, &flag)?;
-                    Report::Done {
+                    Reply::Done {
                         worker: name.clone(),
                         searched,
                     }
                 }
-                Task::Stop => Report::Finished {
+                Task::Stop => Reply::Finished {
                     worker: name.clone(),
                 },
             };
-        let last = matches!(report, Report::Finished { .. });
-        let _: () = (conn.borrow_mut().rpush(&keys.results, encode(&report)))
+        let last = matches!(reply, Reply::Finished { .. });
+        let _: () = (conn.borrow_mut().rpush(&keys.results, encode(&reply)))
             .map_err(|e| lost(url, e))?;
         if last {
-            return Ok(ExitCode::SUCCESS);
+            return Ok(());
         }
     }
 }
@@ -346,7 +315,7 @@ impl<'a> RunKeys<'a> {
     }
 
     /// The next result, waiting a second at most.
-    fn next_result(&self) -> anyhow::Result<Option<Report>> {
+    fn next_result(&self) -> anyhow::Result<Option<Reply>> {
         let popped: Option<(String, String)> =
             self.with(|c| c.blpop(&self.keys.results, 1.0))?;
         popped
@@ -415,9 +384,9 @@ struct Tally {
 }
 
 impl Tally {
-    fn note(&mut self, report: Report) {
-        match report {
-            Report::Done { worker, searched } => {
+    fn note(&mut self, reply: Reply) {
+        match reply {
+            Reply::Done { worker, searched } => {
                 let line = self.workers.entry(worker).or_default();
                 line.ranges += 1;
                 line.tried += searched.checked;
@@ -426,7 +395,7 @@ impl Tally {
                     self.factor = Some(self.factor.map_or(d, |f| f.min(d)));
                 }
             }
-            Report::Finished { worker } => {
+            Reply::Finished { worker } => {
                 self.workers.entry(worker).or_default().answered_pill = true
             }
         }
@@ -442,7 +411,7 @@ struct WorkerLine {
 }
 
 #[derive(Debug, Serialize)]
-struct RunReport {
+struct Report {
     run: String,
     case: Case,
     n: u64,
@@ -459,13 +428,13 @@ struct RunReport {
     shutdown_ns: u64,
 }
 
-fn coordinate(args: &Coordinate) -> anyhow::Result<ExitCode> {
+pub fn coordinate(args: &Coordinate) -> anyhow::Result<()> {
     let url = &args.server.redis_url;
     let run = (args.run_id.clone())
         .unwrap_or_else(|| format!("{}-{}", std::process::id(), clock::now_ns()));
     let keys = Keys::of(&run);
     let redis = RunKeys::claim(url, &keys, &run)?;
-    let (n, _) = args.case.number();
+    let (n, _) = args.search.case.number();
     let total = candidates(n);
     let chunks = u64::from(args.chunks);
 
@@ -478,7 +447,7 @@ fn coordinate(args: &Coordinate) -> anyhow::Result<ExitCode> {
         let task = Task::Search {
             n,
             ks,
-            check_every: args.check_every,
+            check_every: args.search.check_every,
         };
         pipe.rpush(&keys.tasks, encode(&task)).ignore();
     }
@@ -503,8 +472,8 @@ fn coordinate(args: &Coordinate) -> anyhow::Result<ExitCode> {
     // Until a factor is found or every range is searched.
     while tally.reported < chunks && tally.factor.is_none() {
         match redis.next_result()? {
-            Some(report) => {
-                tally.note(report);
+            Some(reply) => {
+                tally.note(reply);
                 heard = Instant::now();
             }
             None if heard.elapsed() > idle => bail!(
@@ -542,9 +511,9 @@ fn coordinate(args: &Coordinate) -> anyhow::Result<ExitCode> {
     let mut heard = Instant::now();
     while answered < joined {
         match redis.next_result()? {
-            Some(report) => {
-                answered += u64::from(matches!(report, Report::Finished { .. }));
-                tally.note(report);
+            Some(reply) => {
+                answered += u64::from(matches!(reply, Reply::Finished { .. }));
+                tally.note(reply);
                 heard = Instant::now();
             }
             None if heard.elapsed() > Duration::from_secs(10) => bail!(
@@ -558,25 +527,25 @@ fn coordinate(args: &Coordinate) -> anyhow::Result<ExitCode> {
     // ANCHOR_END: pills
     locals.reap()?;
 
-    let report = RunReport {
+    let report = Report {
         run,
-        case: args.case,
+        case: args.search.case,
         n,
         chunks: args.chunks,
-        check_every: args.check_every,
+        check_every: args.search.check_every,
         factor: tally.factor,
         ranges_reported: tally.reported,
         workers: tally.workers,
         answer_ns,
         shutdown_ns,
     };
-    args.case.confirm(report.factor)?;
-    if args.json {
+    args.search.case.confirm(report.factor)?;
+    if args.search.json {
         print_json(&report)?;
     } else {
         print_run(&report);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 impl Locals {
@@ -586,7 +555,7 @@ impl Locals {
             if let Some(status) = child.try_wait()?
                 && !status.success()
             {
-                bail!("local worker {i} {}", workers::crew::describe(status));
+                bail!("local worker {i} {}", workers::pool::describe(status));
             }
         }
         Ok(())
@@ -600,7 +569,7 @@ impl Locals {
             });
             match exited {
                 Some(s) if s.success() => interrupt::unwatch_child(child.id()),
-                Some(s) => bail!("local worker {i} {}", workers::crew::describe(s)),
+                Some(s) => bail!("local worker {i} {}", workers::pool::describe(s)),
                 None => bail!("local worker {i} did not exit after its pill"),
             }
         }
@@ -608,7 +577,7 @@ impl Locals {
     }
 }
 
-fn print_run(r: &RunReport) {
+fn print_run(r: &Report) {
     println!(
         "Run {}: is {} prime? {} ranges of divisors from 3 to {}, on a Redis list;\n\
          workers look at the stop key every {} candidates.\n",

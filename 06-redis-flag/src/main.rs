@@ -14,15 +14,18 @@
 mod distributed;
 
 use anyhow::Context;
+use clap::{Parser, Subcommand};
 use redis::{
     Client, Commands, Connection, ErrorKind, IntoConnectionInfo, RedisError,
 };
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::Duration;
-use workers::coop::SharedFlag;
+use workers::WorkerArgs;
+use workers::flag::{self, Order, Parent, SearchArgs, Timing};
 use workers::interrupt::OnSignal;
 use workers::search::StopFlag;
 
@@ -35,16 +38,40 @@ const IO_TIMEOUT: Duration = Duration::from_secs(2);
 /// its key behind for ten minutes at most.
 const TTL_SECONDS: u64 = 600;
 
-/// The flag's own arguments: where the server is, and poll or push.
-#[derive(Debug, Clone, clap::Args)]
-struct RedisArgs {
+/// Workers search for a factor and stop early on a shared flag: a key in
+/// Redis.
+#[derive(Debug, Parser)]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
     #[command(flatten)]
     server: Server,
+    // A look costs a network round trip, tens of microseconds: at 1000
+    // candidates between looks the workers would mostly wait for Redis, so
+    // the default is 100,000.
+    #[command(flatten)]
+    search: SearchArgs<100_000>,
+    #[command(flatten)]
+    timing: Timing,
     /// Push instead of poll: each process hears the flag through pub/sub on
     /// a thread of its own, and a look reads local memory (try with
     /// --check-every 1000)
     #[arg(long)]
     push: bool,
+    #[command(subcommand)]
+    role: Option<Role>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Role {
+    /// Across machines: put the search on Redis as ranges of divisors, and
+    /// collect the results
+    Coordinate(distributed::Coordinate),
+    /// Across machines: work for a coordinator, taking ranges from its Redis
+    /// list until a pill
+    Join(distributed::Join),
+    /// Internal: run as a worker process (started by the parent).
+    #[command(hide = true)]
+    Worker(WorkerArgs),
 }
 
 /// Where the Redis server is.
@@ -148,23 +175,20 @@ fn lost(url: &RedisUrl, e: RedisError) -> anyhow::Error {
 }
 
 // ANCHOR: create
-/// The parent's flag: a key of its own, deleted at the end.
-struct RedisFlag {
-    url: RedisUrl,
+/// The run's key, as the parent created it: deleted at the end.
+struct FlagKey {
     /// `stop-flag:<pid>-<clock>`: unique to this run, so no key left by an
     /// earlier or a crashed run, nor another run's, can stop this one.
     key: String,
     /// The parent's connection, kept to delete the key at the end.
-    conn: RefCell<Connection>,
-    /// `--push`: workers hear the flag instead of asking for it.
-    push: bool,
+    conn: Connection,
     /// Deletes the keys if Ctrl-C ends the run.
     _on_signal: OnSignal,
 }
 
-impl RedisFlag {
-    fn new(url: RedisUrl, push: bool) -> anyhow::Result<Self> {
-        let mut conn = connect(&url)?;
+impl FlagKey {
+    fn create(url: &RedisUrl, push: bool) -> anyhow::Result<FlagKey> {
+        let mut conn = connect(url)?;
         let key = format!(
             "stop-flag:{}-{}",
             std::process::id(),
@@ -178,7 +202,7 @@ impl RedisFlag {
             .arg("EX")
             .arg(TTL_SECONDS)
             .query::<Option<String>>(&mut conn)
-            .map_err(|e| explain(&url, e))?
+            .map_err(|e| explain(url, e))?
             .is_some();
         anyhow::ensure!(
             created,
@@ -196,20 +220,18 @@ impl RedisFlag {
             "The flag is key {key}. From another terminal:\n  \
              watch it: {cli} GET {key}\n  stop the run: {cli} {stop} {key} 1"
         );
-        Ok(RedisFlag {
-            url,
+        Ok(FlagKey {
             key,
-            conn: RefCell::new(conn),
-            push,
+            conn,
             _on_signal,
         })
     }
 }
 
-impl Drop for RedisFlag {
+impl Drop for FlagKey {
     /// The run is over: its key goes. If Redis is gone too, the TTL does it.
     fn drop(&mut self) {
-        let _: redis::RedisResult<()> = self.conn.get_mut().del(run_keys(&self.key));
+        let _: redis::RedisResult<()> = self.conn.del(run_keys(&self.key));
     }
 }
 // ANCHOR_END: create
@@ -225,7 +247,7 @@ fn version_key(key: &str) -> String {
 
 // ANCHOR: check
 /// One process's connection to the flag.
-struct RedisView {
+struct RedisFlag {
     url: RedisUrl,
     key: String,
     /// `Connection` needs `&mut` to send; the search holds the flag by `&`.
@@ -234,7 +256,7 @@ struct RedisView {
     heard: Option<Arc<Heard>>,
 }
 
-impl StopFlag for RedisView {
+impl StopFlag for RedisFlag {
     /// A look at the flag: `GET key`, one round trip to the server. With
     /// `--push`, a load from this process's memory.
     fn is_set(&self) -> anyhow::Result<bool> {
@@ -251,10 +273,43 @@ impl StopFlag for RedisView {
     fn raise(&self) -> anyhow::Result<()> {
         self.write(1)
     }
+
+    fn lower(&self) -> anyhow::Result<()> {
+        self.write(0)
+    }
 }
 // ANCHOR_END: check
 
-impl RedisView {
+impl RedisFlag {
+    /// Connects to the server; with `push`, also starts the listener.
+    fn open(url: RedisUrl, key: String, push: bool) -> anyhow::Result<RedisFlag> {
+        let conn = connect(&url).context("a worker could not connect")?;
+        let heard = match push {
+            true => Some(Heard::listen(&url, &key)?),
+            false => None,
+        };
+        Ok(RedisFlag {
+            url,
+            key,
+            conn: RefCell::new(conn),
+            heard,
+        })
+    }
+
+    /// With `--push`, catch up before a search: read the key and its version
+    /// once, so a late message about the last search cannot stop this one.
+    fn catch_up(&self) -> anyhow::Result<()> {
+        let Some(heard) = &self.heard else {
+            return Ok(());
+        };
+        let (state, version): (Option<u8>, Option<u64>) = redis::cmd("MGET")
+            .arg(run_keys(&self.key))
+            .query(&mut *self.conn.borrow_mut())
+            .map_err(|e| lost(&self.url, e))?;
+        heard.apply(version.unwrap_or(0), state.unwrap_or(0));
+        Ok(())
+    }
+
     fn write(&self, state: u8) -> anyhow::Result<()> {
         let conn = &mut *self.conn.borrow_mut();
         let written = if self.heard.is_some() {
@@ -356,75 +411,64 @@ impl Heard {
 }
 // ANCHOR_END: push
 
-/// No counter: chapter 3's manager shows the lost update through a server.
-impl workers::coop::Counter for RedisView {}
-
-// ANCHOR: share
-impl SharedFlag for RedisFlag {
-    const WHAT: &'static str = "a key in Redis, read with GET";
-    /// Workers get the server's URL, the key and the mode, and connect
-    /// themselves.
-    type Handle = (RedisUrl, String, bool);
-    type View = RedisView;
-    type Args = RedisArgs;
-    const ALSO: &'static str = "Across machines: `06-redis-flag coordinate --help` and \
-         `06-redis-flag join --help`.";
-    /// A look costs a network round trip, tens of microseconds: at 1000
-    /// candidates between looks, the workers would mostly wait for Redis.
-    const CHECK_EVERY: u64 = 100_000;
-
-    fn create(args: &RedisArgs) -> anyhow::Result<Self> {
-        RedisFlag::new(args.server.redis_url.clone(), args.push)
-    }
-
-    fn handle(&self) -> (RedisUrl, String, bool) {
-        (self.url.clone(), self.key.clone(), self.push)
-    }
-
-    fn open(
-        (url, key, push): (RedisUrl, String, bool),
-    ) -> anyhow::Result<RedisView> {
-        let conn = connect(&url).context("a worker could not connect")?;
-        let heard = match push {
-            true => Some(Heard::listen(&url, &key)?),
-            false => None,
-        };
-        Ok(RedisView {
-            url,
-            key,
-            conn: RefCell::new(conn),
-            heard,
-        })
-    }
-
-    fn lower(mine: &RedisView) -> anyhow::Result<()> {
-        mine.write(0)
-    }
-
-    /// With `--push`, catch up before a search: read the key and its version
-    /// once, so a late message about the last search cannot stop this one.
-    fn begin(view: &RedisView) -> anyhow::Result<()> {
-        let Some(heard) = &view.heard else {
-            return Ok(());
-        };
-        let (state, version): (Option<u8>, Option<u64>) = redis::cmd("MGET")
-            .arg(run_keys(&view.key))
-            .query(&mut *view.conn.borrow_mut())
-            .map_err(|e| lost(&view.url, e))?;
-        heard.apply(version.unwrap_or(0), state.unwrap_or(0));
-        Ok(())
+// ANCHOR: main
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match &cli.role {
+        Some(Role::Worker(link)) => workers::run_worker(|| worker(link)),
+        // Two more ways to run: a coordinator and its workers, on any
+        // machines that reach one Redis (see `distributed.rs`).
+        Some(Role::Coordinate(args)) => {
+            workers::run_parent(|| distributed::coordinate(args))
+        }
+        Some(Role::Join(args)) => workers::run_worker(|| distributed::join(args)),
+        None => workers::run_parent(|| parent(&cli)),
     }
 }
-// ANCHOR_END: share
 
-fn main() -> std::process::ExitCode {
-    // Two more ways to run: a coordinator and its workers, on any machines
-    // that reach one Redis. Everything else is the search every flag shares.
-    match std::env::args().nth(1).as_deref() {
-        Some("coordinate" | "join") => distributed::main(),
-        _ => workers::coop::main::<RedisFlag>(),
-    }
+fn parent(cli: &Cli) -> anyhow::Result<()> {
+    // Create the flag: a key of this run's own, and a connection here.
+    let url = &cli.server.redis_url;
+    let key = FlagKey::create(url, cli.push)?;
+    let flag = RedisFlag::open(url.clone(), key.key.clone(), cli.push)?;
+    // Start the workers, send each the server, the key and the mode, and
+    // wait until every one has connected.
+    let mut pool = flag::Pool::start(cli.timing.workers())?;
+    pool.open_flag(&(url.clone(), key.key.clone(), cli.push))?;
+    // Search: released together, stopped by the first to find a factor.
+    // Timed over repeats, with the cost of one look and the time to stop all.
+    let measured = pool.measure(&flag, &cli.search, &cli.timing)?;
+    // The poison pill for every worker, then reap them; dropping `key`
+    // deletes the run's keys.
+    pool.finish()?;
+    let what = match cli.push {
+        true => "a key in Redis, heard by pub/sub",
+        false => "a key in Redis, read with GET",
+    };
+    let report = measured.report(what, &cli.search, &cli.timing, None)?;
+    report.print(cli.search.json)
 }
+// ANCHOR_END: main
+
+// ANCHOR: worker
+fn worker(link: &WorkerArgs) -> anyhow::Result<()> {
+    // Meet the parent; its first message is the server, the key and the mode.
+    let (parent, (url, key, push)) =
+        Parent::<(RedisUrl, String, bool)>::connect(link)?;
+    // Connect, and say so: no search starts until every worker has.
+    let flag = RedisFlag::open(url, key, push)?;
+    parent.opened()?;
+    // Search when released, or time looks at the flag, until the pill.
+    while let Some(order) = parent.next_order()? {
+        // Pushed news can arrive late: before a search, read the key itself.
+        if matches!(order, Order::Search { .. }) {
+            flag.catch_up()?;
+        }
+        parent.obey(order, &flag)?;
+    }
+    Ok(())
+}
+// ANCHOR_END: worker
 
 #[cfg(test)]
 mod tests {

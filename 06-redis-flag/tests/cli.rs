@@ -1,16 +1,16 @@
-//! The real binary against a real `redis-server`: each test starts its own on
-//! a free loopback port (never the user's 6379) and stops it afterwards. The
-//! checks every flag chapter shares are in `workers::testkit`.
+//! What `06-redis-flag` promises, checked on the real binary against a real
+//! `redis-server`: each test starts its own on a free loopback port (never
+//! the user's 6379) and stops it afterwards. (`workers::testkit` only starts
+//! programs and signals them; every assertion is here.)
 
 use assert_cmd::cargo::cargo_bin;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use workers::ps;
-use workers::search::Case;
-use workers::testkit::{self as kit, RedisServer};
-
-const PREFIX: &str = "06-redis-flag";
+use workers::redis_server::RedisServer;
+use workers::search::{Case, candidates};
+use workers::testkit::{self as kit, Load};
 
 fn bin() -> &'static Path {
     cargo_bin!("06-redis-flag")
@@ -23,57 +23,188 @@ fn with_redis(check: impl FnOnce(&RedisServer)) {
     assert_eq!(redis.cli(&["DBSIZE"]), "0", "the run left keys behind");
 }
 
-#[test]
-fn every_case_finds_its_factor() {
-    with_redis(|_| kit::every_case_finds_its_factor(bin()));
+/// A short run: the prime or a case with a factor, one timed search, a few
+/// latency trials.
+fn short(case: Case, workers: &str) -> kit::Value {
+    let args = ["--case", case.name(), "--workers", workers];
+    kit::json_run(
+        bin(),
+        &[&args[..], &["--repeats", "1", "--trials", "3"]].concat(),
+    )
 }
 
 #[test]
-fn early_exit_stops_the_others() {
-    with_redis(|_| kit::early_exit_stops_the_others(bin()));
+fn every_case_finds_its_factor_and_leaves_no_key() {
+    let _turn = kit::turn();
+    with_redis(|_| {
+        for case in Case::ALL {
+            let v = short(case, "2");
+            assert_eq!(
+                v["factor"].as_u64(),
+                case.number().1,
+                "case {}",
+                case.name()
+            );
+        }
+    });
 }
 
 #[test]
-fn a_normal_run_leaves_no_process_and_no_key() {
-    with_redis(|_| kit::a_normal_run_leaves_nothing(bin(), PREFIX));
+fn the_flag_stops_the_worker_that_did_not_find_the_factor() {
+    let _turn = kit::turn();
+    with_redis(|_| {
+        let v = short(Case::Early, "2");
+        assert_eq!(
+            v["per_worker"][1]["searched"]["outcome"]["Found"],
+            174_020_123
+        );
+        let w0 = &v["per_worker"][0]["searched"];
+        assert_eq!(w0["outcome"], "Stopped", "{w0}");
+        let share = candidates(Case::Early.number().0) / 2;
+        assert!(w0["checked"].as_u64().unwrap() < share / 2, "{w0}");
+    });
 }
 
 #[test]
-fn ctrl_c_leaves_no_process_and_no_key() {
-    with_redis(|_| kit::ctrl_c_leaves_nothing(bin(), PREFIX));
+fn the_largest_worker_count_works_polled_and_pushed() {
+    let _turn = kit::turn();
+    // 256 processes, each with its own connection (two when pushed): most
+    // wait for a core at every step, and the start barrier must still hold.
+    with_redis(|_| {
+        let v = short(Case::Early, "256");
+        assert_eq!(v["factor"].as_u64(), Case::Early.number().1);
+        let args = ["--push", "--check-every", "1000", "--case", "early"];
+        let more = ["--workers", "256", "--repeats", "1", "--trials", "3"];
+        let v = kit::json_run(bin(), &[&args[..], &more[..]].concat());
+        assert_eq!(v["factor"].as_u64(), Case::Early.number().1);
+    });
 }
 
 #[test]
-fn a_killed_worker_ends_the_run_cleanly() {
-    with_redis(|_| kit::a_killed_worker_ends_the_run_cleanly(bin(), PREFIX));
+fn every_core_busy_changes_timings_not_results() {
+    let _turn = kit::turn();
+    let _load = Load::every_core();
+    with_redis(|_| {
+        for workers in ["2", "32"] {
+            let v = short(Case::Early, workers);
+            assert_eq!(v["factor"].as_u64(), Case::Early.number().1);
+        }
+    });
 }
 
 #[test]
-fn count_is_refused_here_with_exit_2() {
-    kit::count_without_a_counter_is_refused(bin());
+fn a_normal_run_exits_0_and_leaves_no_process_and_no_key() {
+    let _turn = kit::turn();
+    with_redis(|_| {
+        let child = kit::program(bin())
+            .args(["--case", "early", "--trials", "5"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let kids =
+            ps::wait_for_children(child.id(), 1, Duration::from_secs(10)).unwrap();
+        let (code, stderr) = kit::ended(child);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    });
 }
 
 #[test]
-fn bad_input_is_refused_with_exit_2() {
-    kit::bad_input_is_refused_with_exit_2(bin());
+fn ctrl_c_exits_130_and_leaves_no_process_and_no_key() {
+    let _turn = kit::turn();
+    with_redis(|_| {
+        let (child, kids) = kit::start_long(bin());
+        kit::send_signal(child.id(), "INT");
+        let (code, stderr) = kit::ended(child);
+        assert_eq!(code, Some(130), "{stderr}");
+        assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    });
+}
+
+#[test]
+fn a_killed_worker_is_named_in_one_error_line_and_nothing_is_left() {
+    let _turn = kit::turn();
+    with_redis(|_| {
+        let (child, kids) = kit::start_long(bin());
+        let worker_1 = kit::find_child(&kids, " worker ", 1).expect("worker 1 runs");
+        kit::send_signal(worker_1, "KILL");
+        let (code, stderr) = kit::ended(child);
+        assert_eq!(code, Some(1), "{stderr}");
+        // Besides the opening lines that name the key: one error.
+        let errors: Vec<&str> =
+            stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{stderr}");
+        assert!(
+            errors[0].contains("worker 1") && errors[0].contains("SIGKILL"),
+            "{stderr}"
+        );
+        assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    });
+}
+
+#[test]
+fn bad_input_is_refused_with_exit_2_before_anything_starts() {
     let cases: &[(&[&str], &str)] = &[
+        (&["--check-every", "0"], "--check-every"),
+        (&["--check-every", "-5"], "'-5'"),
+        (&["--case", "nope"], "--case"),
+        (&["--workers", "0"], "--workers"),
+        (&["--workers", "257"], "--workers"),
+        (&["--repeats", "0"], "--repeats"),
+        (&["--trials", "0"], "--trials"),
+        // No counter beside this flag: chapter 3 shows lost updates through a server.
+        (&["--count", "10"], "--count"),
         (&["--redis-url", "http://localhost:6379"], "not a Redis URL"),
         (&["--redis-url", "localhost"], "not a Redis URL"),
+        // Options of the plain run mean nothing to a coordinator.
+        (&["--workers", "2", "coordinate"], "coordinate"),
     ];
     kit::refused_with_exit_2(bin(), cases);
 }
 
 #[test]
+fn help_offers_exactly_the_options_each_way_of_running_honours() {
+    let options = kit::help_options(bin(), &[]);
+    let plain = [
+        "--redis-url",
+        "--case",
+        "--check-every",
+        "--json",
+        "--workers",
+        "--repeats",
+        "--trials",
+        "--push",
+        "--help",
+    ];
+    assert_eq!(options, plain);
+    let help = kit::help_text(bin(), &[]);
+    assert_eq!(help.matches("[default: 100000]").count(), 1, "{help}");
+    assert!(
+        help.contains("coordinate") && help.contains("join"),
+        "{help}"
+    );
+    assert!(
+        !help.contains("\n  worker "),
+        "the hidden subcommand shows: {help}"
+    );
+    // `coordinate` shares the search options; `join` needs only the server.
+    let coordinate = kit::help_options(bin(), &["coordinate"]);
+    let shared = ["--redis-url", "--case", "--check-every", "--json"];
+    assert_eq!(coordinate[..4], shared);
+    let join = kit::help_options(bin(), &["join"]);
+    assert_eq!(join, ["--redis-url", "--run-id", "--name", "--help"]);
+}
+
+#[test]
 fn flags_left_by_earlier_runs_are_ignored() {
+    let _turn = kit::turn();
     with_redis(|redis| {
         // Raised flags of runs that crashed: none of them is this run's key.
         for stale in ["stop-flag:1-1", "stop-flag:99999-123456789"] {
             redis.cli(&["SET", stale, "1"]);
         }
-        let v = kit::json_run(
-            bin(),
-            &["--case", "early", "--repeats", "1", "--trials", "3"],
-        );
+        let v = short(Case::Early, "2");
         assert_eq!(v["factor"], 174_020_123);
         redis.cli(&["DEL", "stop-flag:1-1", "stop-flag:99999-123456789"]);
     });

@@ -111,7 +111,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Has a signal kill and reap child `pid`, until [`unwatch_child`]: for
-/// children started without a [`crate::Crew`], which registers its own.
+/// children started without a [`crate::Pool`], which registers its own.
 pub fn watch_child(pid: u32) {
     if let Some(pid) = Pid::from_raw(pid as i32) {
         register_child(pid);

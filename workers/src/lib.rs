@@ -6,18 +6,49 @@
 //! lives here once, so the lessons stay short and the book explains it once.
 
 pub mod clock;
-pub mod coop;
-pub mod crew;
+pub mod flag;
 pub mod interrupt;
+pub mod pool;
 pub mod prime;
 pub mod ps;
+#[cfg(feature = "redis-server")]
+pub mod redis_server;
 pub mod report;
 pub mod search;
 pub mod stats;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use crew::{Crew, WorkerEnd};
+pub use pool::{Pool, WorkerArgs, WorkerEnd};
+
+use std::process::ExitCode;
+
+/// The parent's `main`, around `run`: warns when timings would mislead, takes
+/// over Ctrl-C (see [`interrupt`]), and turns an error into one line on
+/// standard error and exit status 1.
+pub fn run_parent(run: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
+    warn_if_unoptimized();
+    exit_with(interrupt::install().and_then(|()| run()))
+}
+
+/// A worker's or helper's `main`, around `run`: an error becomes one line and
+/// exit status 1. Ctrl-C is the parent's business (see [`WorkerEnd::connect`]).
+pub fn run_worker(run: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
+    exit_with(run())
+}
+
+/// Exit status 0 for `Ok`; for an error, one line on standard error and 1,
+/// unless a signal is ending the process, which then exits with 128 + signal.
+pub fn exit_with(result: anyhow::Result<()>) -> ExitCode {
+    interrupt::defer_to_signal();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// How many workers to start: `--workers` if given, else one per core.
 pub fn worker_count(asked: Option<u16>) -> usize {

@@ -4,7 +4,7 @@
 //! default, or with `--json` a single document that `cargo xtask measure` turns
 //! into the book's measured files.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A table of text cells, printed with aligned columns.
@@ -96,7 +96,7 @@ pub fn ratio(x: f64) -> String {
 
 /// Where and how a set of figures was measured, so a number in the book can be
 /// traced to the machine and build that produced it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Machine {
     /// CPU model from `/proc/cpuinfo`, or "unknown".
     pub cpu: String,

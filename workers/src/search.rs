@@ -10,13 +10,18 @@
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
+// ANCHOR: stop_flag
 /// A flag every worker can see: raised once, by whoever finds the answer.
 pub trait StopFlag {
     /// Has anyone raised the flag? Called every `check_every` candidates.
     fn is_set(&self) -> anyhow::Result<bool>;
     /// Raise the flag: every worker should stop.
     fn raise(&self) -> anyhow::Result<()>;
+    /// Lower it again, in the parent between two searches. (A search itself
+    /// only ever raises it: the flag flips one way while anyone looks.)
+    fn lower(&self) -> anyhow::Result<()>;
 }
+// ANCHOR_END: stop_flag
 
 /// The numbers to search, chosen for where their smallest factor lies.
 #[derive(
@@ -170,6 +175,10 @@ impl StopFlag for LocalFlag {
     #[inline]
     fn raise(&self) -> anyhow::Result<()> {
         self.0.store(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+    fn lower(&self) -> anyhow::Result<()> {
+        self.0.store(0, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 }

@@ -4,10 +4,10 @@
 //! of several repeats beside the minimum, the maximum and (for many samples) the
 //! 99th percentile, so a reader sees how much a figure moves.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Summary of repeated measurements of one quantity.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// How many samples were taken.
     pub n: usize,

@@ -1,17 +1,18 @@
-//! Checks that every flag chapter's tests run against its own binary.
+//! What the chapters' integration tests use to run their real binaries.
 //!
-//! The flag chapters share one program shape (see [`crate::coop`]), so they
-//! share its tests too: each chapter's `tests/cli.rs` names its binary and
-//! the prefix of the files or segments it must never leave behind, and calls
-//! these. Only built with the `testkit` feature, for dev-dependencies.
+//! Runners only: start a program as a student would, with a deadline; send it
+//! a signal; find what it might have left behind; load every core. What each
+//! program must do is asserted in that chapter's own `tests/cli.rs`. Only
+//! built with the `testkit` feature, for dev-dependencies.
 
 use crate::ps;
-use crate::search::{Case, candidates};
 use assert_cmd::Command;
 use predicates::prelude::*;
-use serde_json::Value;
+pub use serde_json::Value;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::{Child, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The machine, one test at a time. Each check starts processes that use
@@ -63,7 +64,8 @@ fn checked(bin: &Path) -> Command {
     c
 }
 
-/// Runs `bin` with `args` and `--json`, expecting success; returns the document.
+/// Runs `bin` with `args` and `--json`, expecting success within two
+/// minutes; returns the document.
 pub fn json_run(bin: &Path, args: &[&str]) -> Value {
     let out = checked(bin)
         .args(args)
@@ -75,66 +77,6 @@ pub fn json_run(bin: &Path, args: &[&str]) -> Value {
         .stdout
         .clone();
     serde_json::from_slice(&out).expect("--json prints one JSON document")
-}
-
-/// A short run of the early case with two workers, plus `extra` arguments.
-fn quick_early(bin: &Path, extra: &[&str]) -> Value {
-    let args = [
-        "--case",
-        "early",
-        "--workers",
-        "2",
-        "--repeats",
-        "1",
-        "--trials",
-        "3",
-    ];
-    json_run(bin, &[&args[..], extra].concat())
-}
-
-/// Every case reports its known smallest factor, or none for the prime.
-pub fn every_case_finds_its_factor(bin: &Path) {
-    let _turn = turn();
-    for case in Case::ALL {
-        let v = json_run(
-            bin,
-            &["--case", case.name(), "--repeats", "1", "--trials", "3"],
-        );
-        let (n, factor) = case.number();
-        assert_eq!(v["n"], n);
-        assert_eq!(v["factor"].as_u64(), factor, "case {}", case.name());
-    }
-}
-
-/// In the early case the worker that did not find the factor stops long
-/// before the end of its share: the flag really ends its search.
-pub fn early_exit_stops_the_others(bin: &Path) {
-    let _turn = turn();
-    let v = quick_early(bin, &[]);
-    let w0 = &v["per_worker"][0];
-    assert_eq!(w0["searched"]["outcome"], "Stopped", "{w0}");
-    let share = candidates(Case::Early.number().0) / 2;
-    let tried = w0["searched"]["checked"].as_u64().unwrap();
-    assert!(tried < share / 2, "worker 0 tried {tried} of its {share}");
-    assert_eq!(
-        v["per_worker"][1]["searched"]["outcome"]["Found"],
-        174_020_123
-    );
-}
-
-/// Bad input: a clear message, exit code 2, nothing printed on stdout.
-pub fn bad_input_is_refused_with_exit_2(bin: &Path) {
-    let _turn = turn();
-    let cases: &[(&[&str], &str)] = &[
-        (&["--check-every", "0"], "--check-every"),
-        (&["--case", "nope"], "--case"),
-        (&["--workers", "0"], "--workers"),
-        (&["--repeats", "0"], "--repeats"),
-        (&["--trials", "0"], "--trials"),
-        (&["--check-every", "-5"], "'-5'"),
-        (&["--workers", "99999999999"], "--workers"),
-    ];
-    refused_with_exit_2(bin, cases);
 }
 
 /// Each of `cases` (arguments, and a phrase the message must hold) is refused
@@ -176,7 +118,10 @@ pub fn leftovers(prefix: &str, pid: u32) -> Vec<String> {
         .collect()
 }
 
-fn start_long(bin: &Path) -> (Child, Vec<u32>) {
+/// Starts a long run (the prime, searched 100 times) with standard error
+/// piped, and returns it with its children (workers, and a helper process
+/// where the flag has one) once they are all running.
+pub fn start_long(bin: &Path) -> (Child, Vec<u32>) {
     let child = program(bin)
         .args(["--case", "prime", "--repeats", "100"])
         .stdout(Stdio::null())
@@ -195,194 +140,72 @@ fn start_long(bin: &Path) -> (Child, Vec<u32>) {
     (child, kids)
 }
 
-/// Ctrl-C mid-search: exit 130, no worker left, nothing left in `/dev/shm`.
-pub fn ctrl_c_leaves_nothing(bin: &Path, prefix: &str) {
-    let _turn = turn();
-    let (child, kids) = start_long(bin);
-    let pid = child.id();
-    send_signal(pid, "INT");
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
-    assert!(
-        leftovers(prefix, pid).is_empty(),
-        "{:?}",
-        leftovers(prefix, pid)
-    );
+/// Waits for `child`, started by [`start_long`], to end; returns its exit
+/// code and what it said on standard error.
+pub fn ended(child: Child) -> (Option<i32>, String) {
+    let Output { status, stderr, .. } = child.wait_with_output().unwrap();
+    (status.code(), String::from_utf8_lossy(&stderr).into_owned())
 }
 
-/// A worker killed mid-search: named in one line, exit 1, nothing left.
-pub fn a_killed_worker_ends_the_run_cleanly(bin: &Path, prefix: &str) {
-    let _turn = turn();
-    let (child, kids) = start_long(bin);
-    let pid = child.id();
-    let worker_1 = kids
-        .iter()
-        .find(|&&k| {
-            let cmd = ps::cmdline(k);
-            cmd.contains(" worker ") && cmd.contains("--index 1")
-        })
-        .expect("worker 1 is running");
-    send_signal(*worker_1, "KILL");
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("worker 1") && stderr.contains("SIGKILL"),
-        "{stderr}"
-    );
-    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
-    assert!(
-        leftovers(prefix, pid).is_empty(),
-        "{:?}",
-        leftovers(prefix, pid)
-    );
+/// The pid of the child of `kids` whose command line holds `role` (" worker ",
+/// " serve ") and `--index index`.
+pub fn find_child(kids: &[u32], role: &str, index: usize) -> Option<u32> {
+    let index = format!("--index {index}");
+    kids.iter().copied().find(|&k| {
+        let cmd = ps::cmdline(k);
+        cmd.contains(role) && cmd.contains(&index)
+    })
 }
 
-/// A normal run: exit 0, every worker reaped, nothing left behind.
-pub fn a_normal_run_leaves_nothing(bin: &Path, prefix: &str) {
-    let _turn = turn();
-    let child = program(bin)
-        .args(["--case", "early", "--trials", "5"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let kids = ps::wait_for_children(pid, 1, Duration::from_secs(10)).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
-    assert!(
-        leftovers(prefix, pid).is_empty(),
-        "{:?}",
-        leftovers(prefix, pid)
-    );
-}
-
-/// `--count`: the racy counter loses updates, the atomic one loses none.
-///
-/// The atomic half is certain, and checked on every attempt. The racy half
-/// needs the two workers to really run at once, which a loaded or shared
-/// machine may deny for a whole run: up to three attempts, and it fails only
-/// if none of them lost a single update. `times` should span many scheduler
-/// time slices.
-pub fn racy_counter_loses_updates_atomic_does_not(bin: &Path, times: u64) {
-    let _turn = turn();
-    let mut seen = Vec::new();
-    for _ in 0..3 {
-        let v = quick_early(bin, &["--count", &times.to_string()]);
-        let c = v["counted"].clone();
-        assert_eq!(c["expected"], 2 * times);
-        assert_eq!(
-            c["atomic"],
-            2 * times,
-            "the atomic counter lost updates: {c}"
-        );
-        if c["racy"].as_u64().unwrap() < 2 * times {
-            return;
-        }
-        seen.push(c);
-    }
-    panic!("the racy counter lost no update in three runs: {seen:?}");
-}
-
-/// `--count` where the flag has no counter: refused with exit 2.
-pub fn count_without_a_counter_is_refused(bin: &Path) {
-    let _turn = turn();
-    checked(bin)
-        .args(["--count", "10"])
-        .timeout(Duration::from_secs(10))
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicate::str::contains("--count needs a counter"));
-}
-
-/// Kills the helper process (started as `serve`) mid-run: the run ends with
-/// one line naming what failed, exit 1, and no process left.
-pub fn a_dead_helper_ends_the_run_cleanly(bin: &Path, says: &str) {
-    let _turn = turn();
-    let (child, kids) = start_long(bin);
-    let helper = *kids
-        .iter()
-        .find(|&&k| ps::cmdline(k).contains(" serve "))
-        .expect("a helper process started as `serve`");
-    send_signal(helper, "KILL");
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains(says), "{stderr}");
-    assert_eq!(
-        stderr.lines().count(),
-        1,
-        "one line, not a cascade: {stderr}"
-    );
-    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
-}
-
-/// A `redis-server` of the caller's own on a free loopback port, never the
-/// user's 6379, with nothing saved to disk. Stopped when dropped.
+/// A busy loop on every core until dropped: the machine a test runs on is
+/// then as busy as a shared one can be.
 #[derive(Debug)]
-pub struct RedisServer {
-    child: Child,
-    /// The port it listens on, 127.0.0.1 only.
-    pub port: u16,
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
-impl RedisServer {
-    /// Starts one with `extra` arguments (`--requirepass`, say) and waits
-    /// until it accepts connections.
-    pub fn start(extra: &[&str]) -> anyhow::Result<RedisServer> {
-        use anyhow::Context;
-        // Port 0 makes the kernel choose a free port; the listener is closed
-        // again just before the server binds it.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .spawn()
-            .context("cannot start redis-server (`cargo xtask ci` installs it)")?;
-        let server = RedisServer { child, port };
-        let up = ps::wait_for(Duration::from_secs(10), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-        });
-        anyhow::ensure!(up.is_some(), "redis-server did not start on port {port}");
-        Ok(server)
-    }
-
-    /// `redis://127.0.0.1:<port>`.
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// The server's process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Runs `redis-cli` against it; returns what it printed, trimmed.
-    pub fn cli(&self, args: &[&str]) -> String {
-        let out = std::process::Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli runs");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+impl Load {
+    /// Starts one spinning thread per core.
+    pub fn every_core() -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = (0..cores)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        Load { stop, threads }
     }
 }
 
-impl Drop for RedisServer {
+impl Drop for Load {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
     }
+}
+
+/// `bin <sub...> --help`, as printed (`sub` names a subcommand, or is empty).
+pub fn help_text(bin: &Path, sub: &[&str]) -> String {
+    let out = checked(bin).args(sub).arg("--help").assert().success();
+    String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+}
+
+/// The long options `bin <sub...> --help` offers, in order, each as often as
+/// listed.
+pub fn help_options(bin: &Path, sub: &[&str]) -> Vec<String> {
+    help_text(bin, sub)
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("-h, ").or(Some(l.trim_start())))
+        .filter(|l| l.starts_with("--"))
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .collect()
 }

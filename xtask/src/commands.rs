@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use workers::ps;
-use workers::testkit::RedisServer;
+use workers::redis_server::RedisServer;
 
 /// How long one shown command may take: the slowest is a sweep.
 const LIMIT: Duration = Duration::from_secs(300);

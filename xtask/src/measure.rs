@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use workers::ps;
-use workers::testkit::RedisServer;
+use workers::redis_server::RedisServer;
 
 /// One command whose output the book shows.
 #[derive(Debug)]

@@ -6,9 +6,10 @@
 //! parent opens a one-shot server, the worker connects to it and hands over the
 //! two ends the parent keeps (its sender of work, its receiver of results).
 //!
-//! A [`Crew`] owns the children. Dropping it kills and reaps any that are still
-//! running, so an error, a panic or an early return leaves no process behind;
-//! [`crate::interrupt`] covers Ctrl-C, where no destructor runs.
+//! A [`Pool`] owns the children and the parent's ends of their channels.
+//! Dropping it kills and reaps any that are still running, so an error, a panic
+//! or an early return leaves no process behind; [`crate::interrupt`] covers
+//! Ctrl-C, where no destructor runs.
 
 use crate::interrupt;
 use anyhow::{Context, bail};
@@ -28,7 +29,7 @@ use std::time::{Duration, Instant};
 /// of a debug binary on a loaded machine takes well under a second.
 const CONNECT_DEADLINE: Duration = Duration::from_secs(10);
 
-/// What every worker receives on its command line from [`Crew::spawn`].
+/// What every worker receives on its command line from [`Pool::spawn`].
 ///
 /// Flatten it into the chapter's hidden `worker` subcommand.
 #[derive(Debug, Clone, clap::Args)]
@@ -95,38 +96,44 @@ struct Member<Down> {
     down: Option<IpcSender<Down>>,
 }
 
-/// The worker processes of one run, with the channels to reach them.
+/// The worker processes of one run: the pool, with the parent's ends of their
+/// channels. `Down` is what the parent sends a worker, `Up` what workers send
+/// back.
 #[derive(Debug)]
-pub struct Crew<Down> {
+pub struct Pool<Down, Up> {
     members: Vec<Member<Down>>,
+    /// Receives from every worker at once.
+    inbox: Inbox<Up>,
 }
 
-impl<Down: Serialize + DeserializeOwned + Send + 'static> Crew<Down> {
+impl<Down, Up> Pool<Down, Up>
+where
+    Down: Serialize + DeserializeOwned + Send + 'static,
+    Up: Serialize + DeserializeOwned + Send + 'static,
+{
     // ANCHOR: spawn
     /// Starts `n` workers by running this binary as `worker --server S --index i
     /// <extra(i)...>`, and waits until each has connected.
-    ///
-    /// Returns the crew and an [`Inbox`] that receives from all of them.
-    pub fn spawn<Up: Serialize + DeserializeOwned + Send + 'static>(
+    pub fn spawn(
         n: usize,
         extra: impl Fn(usize) -> Vec<String>,
-    ) -> anyhow::Result<(Crew<Down>, Inbox<Up>)> {
+    ) -> anyhow::Result<Self> {
         Self::spawn_as("worker", n, extra)
     }
 
     /// The same, with another hidden subcommand than `worker`: for helper
     /// processes such as a manager.
-    pub fn spawn_as<Up: Serialize + DeserializeOwned + Send + 'static>(
+    pub fn spawn_as(
         role: &str,
         n: usize,
         extra: impl Fn(usize) -> Vec<String>,
-    ) -> anyhow::Result<(Crew<Down>, Inbox<Up>)> {
+    ) -> anyhow::Result<Self> {
         let exe =
             std::env::current_exe().context("cannot find this program's path")?;
-        let mut crew = Crew {
+        let mut pool = Pool {
             members: Vec::with_capacity(n),
+            inbox: Inbox::new()?,
         };
-        let mut inbox = Inbox::new()?;
         for index in 0..n {
             let (server, name) = IpcOneShotServer::<Hello<Up, Down>>::new()?;
             let child = Command::new(&exe)
@@ -136,12 +143,12 @@ impl<Down: Serialize + DeserializeOwned + Send + 'static> Crew<Down> {
                 .spawn()
                 .with_context(|| format!("cannot start worker {index}"))?;
             interrupt::register_child(pid_of(&child));
-            crew.members.push(Member { child, down: None });
-            let hello = crew.accept(index, server)?;
-            inbox.add(index, hello.up)?;
-            crew.members[index].down = Some(hello.down);
+            pool.members.push(Member { child, down: None });
+            let hello = pool.accept(index, server)?;
+            pool.inbox.add(index, hello.up)?;
+            pool.members[index].down = Some(hello.down);
         }
-        Ok((crew, inbox))
+        Ok(pool)
     }
     // ANCHOR_END: spawn
 
@@ -150,7 +157,7 @@ impl<Down: Serialize + DeserializeOwned + Send + 'static> Crew<Down> {
     /// `accept()` has no timeout and would wait forever for a worker that died
     /// before connecting, so it runs on a helper thread while this one polls the
     /// child. On failure that thread stays blocked until the process exits.
-    fn accept<Up: Serialize + DeserializeOwned + Send + 'static>(
+    fn accept(
         &mut self,
         index: usize,
         server: IpcOneShotServer<Hello<Up, Down>>,
@@ -178,7 +185,7 @@ impl<Down: Serialize + DeserializeOwned + Send + 'static> Crew<Down> {
         self.members.len()
     }
 
-    /// True when the crew has no workers.
+    /// True when the pool has no workers.
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
@@ -205,7 +212,7 @@ impl<Down: Serialize + DeserializeOwned + Send + 'static> Crew<Down> {
     }
 
     /// Kills worker `index` (SIGKILL) without waiting: its channel closes, and
-    /// [`Crew::reap`] collects it later.
+    /// [`Pool::reap`] collects it later.
     pub fn kill(&mut self, index: usize) {
         // An error means it has exited already: the outcome wanted.
         let _ = self.members[index].child.kill();
@@ -235,9 +242,15 @@ impl<Down: Serialize + DeserializeOwned + Send + 'static> Crew<Down> {
         interrupt::forget_child(pid_of(child));
         Ok(status)
     }
+
+    /// Waits up to `timeout` for messages or hang-ups from any worker; an
+    /// empty vector when nothing arrived in time.
+    pub fn wait(&mut self, timeout: Duration) -> anyhow::Result<Vec<Heard<Up>>> {
+        self.inbox.wait(timeout)
+    }
 }
 
-impl<Down> Drop for Crew<Down> {
+impl<Down, Up> Drop for Pool<Down, Up> {
     /// Kills and reaps every worker not reaped yet. Harmless for those that were.
     fn drop(&mut self) {
         for m in &mut self.members {
@@ -305,7 +318,7 @@ pub enum Heard<Up> {
 /// An ipc-channel receiver cannot be shared by several processes, so each
 /// worker has its own channel to the parent and the inbox selects over all of
 /// them (`IpcReceiverSet`, a `poll` on their sockets).
-pub struct Inbox<Up> {
+struct Inbox<Up> {
     set: IpcReceiverSet,
     /// Receiver-set ids to worker indexes.
     who: HashMap<u64, usize>,
@@ -335,9 +348,7 @@ impl<Up: Serialize + DeserializeOwned> Inbox<Up> {
         Ok(())
     }
 
-    /// Waits up to `timeout` for messages or hang-ups; an empty vector when
-    /// nothing arrived in time.
-    pub fn wait(&mut self, timeout: Duration) -> anyhow::Result<Vec<Heard<Up>>> {
+    fn wait(&mut self, timeout: Duration) -> anyhow::Result<Vec<Heard<Up>>> {
         use ipc_channel::TrySelectError;
         let results = match self.set.try_select_timeout(timeout) {
             Ok(r) => r,

@@ -2,14 +2,14 @@
 //!
 //! Every demonstration starts workers, hands them batches and hears their
 //! replies the same way, so that is here once. What the chapter is about,
-//! how the parent ends its workers, is `Pool::shut_down` in main.rs.
+//! how the parent ends its workers, is `Broker::shut_down` in main.rs.
 
 use crate::cli::RunArgs;
 use crate::{Job, Reply, crash};
 use anyhow::Context;
 use std::collections::VecDeque;
 use std::time::Duration;
-use workers::crew::{Crew, Heard, Inbox};
+use workers::pool::{Heard, Pool};
 use workers::{clock, interrupt};
 
 /// Batches a worker holds at once: one in hand, one waiting behind it.
@@ -17,9 +17,9 @@ const DEPTH: usize = 2;
 
 /// The parent's side: the workers, what each holds, and what came back.
 #[derive(Debug)]
-pub struct Pool {
-    pub crew: Crew<Job>,
-    pub inbox: Inbox<Reply>,
+pub struct Broker {
+    /// The worker processes, and the parent's ends of their channels.
+    pub pool: Pool<Job, Reply>,
     /// Batches each worker holds, oldest first: its next `Done` is the front.
     pub held: Vec<VecDeque<Vec<u64>>>,
     /// Primes each worker sent from its oldest batch, kept aside until that
@@ -44,13 +44,12 @@ pub struct Pool {
     pub deaths: Vec<String>,
 }
 
-impl Pool {
+impl Broker {
     /// Starts `workers` worker processes; `crash` names one that is to crash.
-    pub fn start(workers: usize, crash: Option<usize>) -> anyhow::Result<Pool> {
-        let (crew, inbox) = Crew::spawn(workers, |w| crash::flags(crash, w))?;
-        Ok(Pool {
-            crew,
-            inbox,
+    pub fn start(workers: usize, crash: Option<usize>) -> anyhow::Result<Broker> {
+        let pool = Pool::spawn(workers, |w| crash::flags(crash, w))?;
+        Ok(Broker {
+            pool,
             held: vec![VecDeque::new(); workers],
             found: vec![Vec::new(); workers],
             primes: Vec::new(),
@@ -69,7 +68,7 @@ impl Pool {
     pub fn feed(&mut self, queue: &mut VecDeque<Vec<u64>>) -> anyhow::Result<()> {
         self.top_up(queue)?;
         while !queue.is_empty() && interrupt::stop_requested().is_none() {
-            for heard in self.inbox.wait(Duration::from_millis(20))? {
+            for heard in self.pool.wait(Duration::from_millis(20))? {
                 if let Some((w, lost)) = self.hear(heard, None)? {
                     let n = lost.len();
                     self.bury(w, format!("its {n} numbers went back on the queue"))?;
@@ -83,12 +82,12 @@ impl Pool {
 
     /// Fills every live worker's places from the queue.
     fn top_up(&mut self, queue: &mut VecDeque<Vec<u64>>) -> anyhow::Result<()> {
-        for w in 0..self.crew.len() {
+        for w in 0..self.pool.len() {
             while self.alive[w] && self.held[w].len() < DEPTH {
                 let Some(batch) = queue.pop_front() else {
                     return Ok(());
                 };
-                if self.crew.send(w, Job::Check(batch.clone())).is_err() {
+                if self.pool.send(w, Job::Check(batch.clone())).is_err() {
                     // Dead before the inbox said so: the batch goes back, and
                     // its closed channel will arrive and give back the rest.
                     queue.push_front(batch);
@@ -145,8 +144,8 @@ impl Pool {
     /// Reaps worker `w`, which died with work in hand, and notes what
     /// became of the work.
     pub fn bury(&mut self, w: usize, fate: String) -> anyhow::Result<()> {
-        let how = self.crew.reap(w, Duration::from_secs(2))?;
-        let pid = self.crew.pid(w);
+        let how = self.pool.reap(w, Duration::from_secs(2))?;
+        let pid = self.pool.pid(w);
         self.deaths
             .push(format!("worker {w} (pid {pid}) {how} mid-run; {fate}"));
         Ok(())
