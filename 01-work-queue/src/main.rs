@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::process::ExitCode;
 use std::time::Duration;
-use workers::pool::{Heard, Pool, WorkerArgs, WorkerEnd};
+use workers::pool::{Heard, Liveness, Pool, WorkerArgs, WorkerEnd};
 use workers::prime::is_prime;
 use workers::report::{Machine, Table, human_ns, print_json};
 use workers::stats::Summary;
@@ -60,6 +60,8 @@ struct RunArgs {
     /// Print one JSON document instead of the text report
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    liveness: Liveness,
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,8 +181,9 @@ impl Broker {
         self.top_up_all(&mut pending, &mut held);
         let mut outstanding = batches.len();
         while outstanding > 0 {
-            // No deadline needed here: a worker that dies closes its channel,
-            // and the inbox reports that at once.
+            // A worker that dies closes its channel, and the pool reports
+            // that at once; one that is alive but silent past --silence-ms is
+            // reported too, and killed: either way its batches go back.
             for heard in self.pool.wait(Duration::from_millis(100))? {
                 match heard {
                     Heard::Message(w, Reply::Done { checked, primes }) => {
@@ -200,7 +203,20 @@ impl Broker {
                     Heard::Gone(w) => {
                         let lost: Vec<u64> = held[w].drain(..).flatten().collect();
                         let queued = pending.iter().map(Vec::len).sum();
-                        round.deaths.push(self.bury(w, lost.len(), queued)?);
+                        let how = self.died(w)?;
+                        round.deaths.push(self.bury(w, how, lost.len(), queued)?);
+                        if !lost.is_empty() {
+                            pending.push_front(lost);
+                        }
+                        self.top_up_all(&mut pending, &mut held);
+                        outstanding = pending.len()
+                            + held.iter().map(|h| h.len()).sum::<usize>();
+                    }
+                    Heard::Silent(w, quiet) => {
+                        let lost: Vec<u64> = held[w].drain(..).flatten().collect();
+                        let queued = pending.iter().map(Vec::len).sum();
+                        let how = self.pool.kill_silent(w, quiet)?;
+                        round.deaths.push(self.bury(w, how, lost.len(), queued)?);
                         if !lost.is_empty() {
                             pending.push_front(lost);
                         }
@@ -251,28 +267,31 @@ impl Broker {
     }
     // ANCHOR_END: broker
 
-    /// Marks worker `w` dead, reaps it, and says what became of its work:
-    /// back on the queue, or, with no worker left, never checked at all.
+    /// Reaps worker `w`, whose channel closed, and says who died and how.
+    fn died(&mut self, w: usize) -> anyhow::Result<String> {
+        let pid = self.pool.pid(w);
+        let how = self.pool.reap(w, Duration::from_secs(2))?;
+        Ok(format!("worker {w} (pid {pid}) {how} mid-run"))
+    }
+
+    /// Marks worker `w` lost (`what` says how) and says what became of its
+    /// work: back on the queue, or, with no worker left, never checked at all.
     fn bury(
         &mut self,
         w: usize,
+        what: String,
         lost: usize,
         queued: usize,
     ) -> anyhow::Result<String> {
         self.alive[w] = false;
-        let pid = self.pool.pid(w);
-        let how = self.pool.reap(w, Duration::from_secs(2))?;
         if !self.alive.contains(&true) {
             bail!(
-                "worker {w} (pid {pid}) {how}, and no worker is left: {} numbers \
-                 were never checked",
+                "{what}, and no worker is left: {} numbers were never checked",
                 lost + queued
             );
         }
-        let line = format!(
-            "worker {w} (pid {pid}) {how} mid-run; its {lost} unfinished numbers \
-             went back on the queue"
-        );
+        let line =
+            format!("{what}; its {lost} unfinished numbers went back on the queue");
         eprintln!("{line}");
         Ok(line)
     }
@@ -304,6 +323,10 @@ impl Broker {
                     }
                     // The channel closes right after `Finished`; that is fine.
                     Heard::Gone(_) => {}
+                    Heard::Silent(w, quiet) => {
+                        let what = self.pool.kill_silent(w, quiet)?;
+                        bail!("{what} before it answered its pill")
+                    }
                 }
             }
         }
@@ -319,9 +342,13 @@ impl Broker {
 }
 
 /// Starts `workers` processes; `slow` (if any) sleeps per number.
-fn start(workers: usize, slow: Option<usize>) -> anyhow::Result<(Broker, u64)> {
+fn start(
+    workers: usize,
+    slow: Option<usize>,
+    liveness: Liveness,
+) -> anyhow::Result<(Broker, u64)> {
     let t = clock::now_ns();
-    let pool = Pool::spawn(workers, |i| {
+    let pool = Pool::spawn(workers, liveness, |i| {
         let us = if Some(i) == slow {
             SLOW_DELAY.as_micros()
         } else {
@@ -377,7 +404,7 @@ struct Report {
 fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let workers = workers::worker_count(args.workers);
     let numbers: Vec<u64> = (args.from..args.to).collect();
-    let (mut queue, startup_ns) = start(workers, args.slow_worker)?;
+    let (mut queue, startup_ns) = start(workers, args.slow_worker, args.liveness)?;
     let jobs = batches(&numbers, args.batch);
     let mut rounds = Vec::new();
     for _ in 0..args.repeats {
@@ -430,7 +457,7 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     if !report.deaths.is_empty() {
         eprintln!(
-            "error: a worker died during the run (results above are complete)"
+            "error: a worker was lost during the run (results above are complete)"
         );
         return Ok(ExitCode::FAILURE);
     }
@@ -516,15 +543,13 @@ fn validate(args: &RunArgs) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.role {
+    match &cli.role {
         Some(Role::Worker { link, delay_us }) => {
-            worker(link, Duration::from_micros(*delay_us))
-                .map(|()| ExitCode::SUCCESS)
+            workers::run_worker(|| worker(link, Duration::from_micros(*delay_us)))
         }
         None => {
             validate(&cli.run);
-            workers::warn_if_unoptimized();
-            interrupt::install().and_then(|()| {
+            workers::parent_main(interrupt::install, || {
                 if cli.run.sweep {
                     sweep::run(&cli.run)
                 } else {
@@ -532,10 +557,5 @@ fn main() -> ExitCode {
                 }
             })
         }
-    };
-    interrupt::defer_to_signal();
-    result.unwrap_or_else(|e| {
-        eprintln!("error: {e:#}");
-        ExitCode::FAILURE
-    })
+    }
 }

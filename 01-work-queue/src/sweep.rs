@@ -59,7 +59,7 @@ struct SweepReport {
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let workers = workers::worker_count(args.workers);
     let batch = if args.batch > 1 { args.batch } else { 64 };
-    let (mut broker, _) = start(workers, None)?;
+    let (mut broker, _) = start(workers, None, args.liveness)?;
     let mut rows = Vec::new();
     for exp in (2..=14).step_by(2) {
         let from = 10u64.pow(exp);

@@ -15,6 +15,7 @@ fn json_run(args: &[&str]) -> Value {
 
 #[test]
 fn default_run_prints_the_texts_fifteen_primes() {
+    let _turn = kit::turn();
     cargo_bin_cmd!("01-work-queue")
         .timeout(Duration::from_secs(60))
         .assert()
@@ -32,6 +33,7 @@ fn default_run_prints_the_texts_fifteen_primes() {
 
 #[test]
 fn every_task_once_and_the_primes_of_a_serial_run() {
+    let _turn = kit::turn();
     let (from, to) = (1_000_000u64, 1_010_000u64);
     let (f, t) = (from.to_string(), to.to_string());
     let v = json_run(&[
@@ -58,6 +60,7 @@ fn every_task_once_and_the_primes_of_a_serial_run() {
 
 #[test]
 fn a_slow_worker_takes_fewer_tasks() {
+    let _turn = kit::turn();
     let v = json_run(&["--workers", "2", "--slow-worker", "1", "--repeats", "1"]);
     let tasks: Vec<u64> =
         serde_json::from_value(v["tasks_per_worker"].clone()).unwrap();
@@ -67,6 +70,7 @@ fn a_slow_worker_takes_fewer_tasks() {
 
 #[test]
 fn sweep_reports_every_size_and_both_legs() {
+    let _turn = kit::turn();
     let v = json_run(&["--sweep", "--repeats", "1", "--workers", "2"]);
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 7);
@@ -95,9 +99,15 @@ fn bad_input_is_refused_with_exit_2_before_anything_starts() {
 
 /// Starts a run long enough to interfere with, and waits for its workers.
 fn long_run(workers: &str) -> (Child, Vec<u32>) {
+    long_run_with(workers, &[])
+}
+
+/// [`long_run`] with more arguments.
+fn long_run_with(workers: &str, extra: &[&str]) -> (Child, Vec<u32>) {
     let child = Command::new(cargo_bin!("01-work-queue"))
         .args(["--from", "1000000000000", "--to", "1000000100000"])
         .args(["--workers", workers, "--batch", "4", "--repeats", "1"])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -118,6 +128,7 @@ fn finish(child: Child) -> (i32, String) {
 
 #[test]
 fn a_killed_worker_is_named_and_its_tasks_requeued() {
+    let _turn = kit::turn();
     let (child, kids) = long_run("2");
     kit::send_signal(kids[1], "KILL");
     let (code, stderr) = finish(child);
@@ -130,6 +141,7 @@ fn a_killed_worker_is_named_and_its_tasks_requeued() {
 
 #[test]
 fn the_last_worker_killed_ends_the_run_with_its_tasks_reported_lost() {
+    let _turn = kit::turn();
     let (child, kids) = long_run("1");
     kit::send_signal(kids[0], "KILL");
     let (code, stderr) = finish(child);
@@ -140,6 +152,7 @@ fn the_last_worker_killed_ends_the_run_with_its_tasks_reported_lost() {
 
 #[test]
 fn ctrl_c_leaves_no_worker_and_exits_130() {
+    let _turn = kit::turn();
     let (child, kids) = long_run("2");
     kit::send_signal(child.id(), "INT");
     let (code, _) = finish(child);
@@ -149,6 +162,7 @@ fn ctrl_c_leaves_no_worker_and_exits_130() {
 
 #[test]
 fn a_normal_run_leaves_no_worker() {
+    let _turn = kit::turn();
     let child = Command::new(cargo_bin!("01-work-queue"))
         .args([
             "--from",
@@ -166,4 +180,104 @@ fn a_normal_run_leaves_no_worker() {
     let (code, _) = finish(child);
     assert_eq!(code, 0);
     assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+}
+
+/// What a run must never leave: its directory of worker sockets.
+const PREFIX: &str = "01-work-queue";
+
+#[test]
+fn a_stopped_worker_is_named_killed_and_its_tasks_done_by_the_others() {
+    let _turn = kit::turn();
+    // Alive but silent: SIGSTOP closes nothing, so only the heartbeat's
+    // absence gives it away, after --silence-ms.
+    let (child, kids) = long_run_with("2", &["--silence-ms", "1000", "--json"]);
+    kit::send_signal(kids[1], "STOP");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let line = format!("worker 1 (pid {}) was silent for", kids[1]);
+    assert!(
+        stderr.contains(&line) && stderr.contains("SIGSTOP"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("went back on the queue"), "{stderr}");
+    // Its batches went to worker 0: every number still checked exactly once.
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["exactly_once"], true, "{v}");
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+}
+
+#[test]
+fn ctrl_c_while_workers_start_exits_130_and_leaves_nothing() {
+    let _turn = kit::turn();
+    let bin = cargo_bin!("01-work-queue");
+    let args = [
+        "--workers",
+        "64",
+        "--from",
+        "1000000000000",
+        "--to",
+        "1000000100000",
+    ];
+    for ms in [5, 30, 120] {
+        let after = Duration::from_millis(ms);
+        let (code, stderr, pid, kids) = kit::ctrl_c_after(bin, &args, after);
+        assert_eq!(code, Some(130), "Ctrl-C after {ms} ms: {stderr}");
+        assert!(
+            !stderr.contains("error") && !stderr.contains("SIGKILL"),
+            "{stderr}"
+        );
+        assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+        assert!(kit::leftovers(PREFIX, pid).is_empty());
+    }
+}
+
+#[test]
+fn sockets_left_by_a_killed_run_are_removed_by_the_next() {
+    let _turn = kit::turn();
+    // SIGKILL of the parent while workers start can run no clean-up: its
+    // directory of sockets stays until the next run of the program.
+    let mut gone = Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let left = std::env::temp_dir().join(format!("{PREFIX}-sockets-{}", gone.id()));
+    std::fs::create_dir_all(left.join(".tmpAbCdEf")).unwrap();
+    let out = Command::new(cargo_bin!("01-work-queue")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("removed {}", left.display())),
+        "{stderr}"
+    );
+    assert!(!left.exists());
+}
+
+#[test]
+fn too_few_file_descriptors_are_refused_before_anything_starts() {
+    let _turn = kit::turn();
+    let bin = cargo_bin!("01-work-queue").display();
+    let script = format!("ulimit -n 40 && exec {bin} --workers 40 --repeats 1");
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("file descriptors") && stderr.contains("ulimit"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn an_unusable_temporary_folder_is_one_clear_line() {
+    let _turn = kit::turn();
+    let out = Command::new(cargo_bin!("01-work-queue"))
+        .env("TMPDIR", "/nonexistent")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("TMPDIR") && stderr.contains("/nonexistent"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }

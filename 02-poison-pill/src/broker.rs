@@ -9,7 +9,7 @@ use crate::{Job, Reply, crash};
 use anyhow::Context;
 use std::collections::VecDeque;
 use std::time::Duration;
-use workers::pool::{Heard, Pool};
+use workers::pool::{Heard, Liveness, Pool};
 use workers::{clock, interrupt};
 
 /// Batches a worker holds at once: one in hand, one waiting behind it.
@@ -42,12 +42,18 @@ pub struct Broker {
     pub last_result_ns: u64,
     /// Workers that died while there was work, and what became of it.
     pub deaths: Vec<String>,
+    /// For a worker reported silent, killed and reaped: who it was, in words.
+    pub silent: Vec<Option<String>>,
 }
 
 impl Broker {
     /// Starts `workers` worker processes; `crash` names one that is to crash.
-    pub fn start(workers: usize, crash: Option<usize>) -> anyhow::Result<Broker> {
-        let pool = Pool::spawn(workers, |w| crash::flags(crash, w))?;
+    pub fn start(
+        workers: usize,
+        crash: Option<usize>,
+        liveness: Liveness,
+    ) -> anyhow::Result<Broker> {
+        let pool = Pool::spawn(workers, liveness, |w| crash::flags(crash, w))?;
         Ok(Broker {
             pool,
             held: vec![VecDeque::new(); workers],
@@ -60,6 +66,7 @@ impl Broker {
             answered_ns: vec![None; workers],
             last_result_ns: 0,
             deaths: Vec::new(),
+            silent: vec![None; workers],
         })
     }
 
@@ -101,8 +108,9 @@ impl Broker {
     }
 
     /// Takes in one reply or hang-up. A worker that hung up with work in
-    /// hand gives back that work, as one batch; `since` (the start of the
-    /// shutdown) is when answers are timed from.
+    /// hand gives back that work, as one batch; so does one that fell silent,
+    /// which is killed first. `since` (the start of the shutdown) is when
+    /// answers are timed from.
     pub fn hear(
         &mut self,
         heard: Heard<Reply>,
@@ -122,6 +130,19 @@ impl Broker {
             Heard::Message(w, Reply::Finished) => {
                 self.finished[w] = true;
                 self.answered_ns[w] = after(since);
+            }
+            Heard::Silent(w, quiet) => {
+                let who = self.pool.kill_silent(w, quiet)?;
+                self.gone[w] = true;
+                self.alive[w] = false;
+                self.found[w].clear();
+                let lost: Vec<u64> = self.held[w].drain(..).flatten().collect();
+                if lost.is_empty() {
+                    self.deaths.push(format!("{who}; it held no numbers"));
+                    return Ok(None);
+                }
+                self.silent[w] = Some(who);
+                return Ok(Some((w, lost)));
             }
             Heard::Gone(w) => {
                 self.gone[w] = true;
@@ -144,10 +165,15 @@ impl Broker {
     /// Reaps worker `w`, which died with work in hand, and notes what
     /// became of the work.
     pub fn bury(&mut self, w: usize, fate: String) -> anyhow::Result<()> {
-        let how = self.pool.reap(w, Duration::from_secs(2))?;
-        let pid = self.pool.pid(w);
-        self.deaths
-            .push(format!("worker {w} (pid {pid}) {how} mid-run; {fate}"));
+        let who = match self.silent[w].take() {
+            Some(silent) => silent,
+            None => {
+                let how = self.pool.reap(w, Duration::from_secs(2))?;
+                let pid = self.pool.pid(w);
+                format!("worker {w} (pid {pid}) {how} mid-run")
+            }
+        };
+        self.deaths.push(format!("{who}; {fate}"));
         Ok(())
     }
 }

@@ -58,6 +58,8 @@ pub struct RunArgs {
     /// How long the parent waits for its workers to stop, in milliseconds
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub deadline_ms: u64,
+    #[command(flatten)]
+    pub liveness: workers::Liveness,
     /// Print one JSON document instead of the text report
     #[arg(long)]
     pub json: bool,

@@ -56,7 +56,7 @@ pub fn run(args: &RunArgs, workers: usize) -> anyhow::Result<ExitCode> {
         let (mut total, mut tail, mut held) = (Vec::new(), Vec::new(), Vec::new());
         let (mut lost_numbers, mut lost_primes) = (0, 0);
         for _ in 0..args.repeats {
-            let mut broker = Broker::start(workers, None)?;
+            let mut broker = Broker::start(workers, None, args.liveness)?;
             broker.feed(&mut broker::batches(args))?;
             let e = broker.shut_down(how, workers, deadline)?;
             total.push(e.shutdown_ns as f64);

@@ -25,7 +25,7 @@ use workers::report::human_ns;
 /// `--join-first`: the text's order. Each worker gets its whole share and its
 /// pill at once; the parent waits for them all to exit, and only then reads.
 pub fn run(args: &RunArgs, workers: usize) -> anyhow::Result<ExitCode> {
-    let mut broker = Broker::start(workers, None)?;
+    let mut broker = Broker::start(workers, None, args.liveness)?;
     let numbers: Vec<u64> = (args.from..args.to).collect();
     for w in 0..workers {
         let share = numbers

@@ -43,7 +43,7 @@ use std::time::Duration;
 use workers::pool::{Exit, WorkerArgs, WorkerEnd};
 use workers::prime::is_prime;
 use workers::report::{Machine, print_json};
-use workers::{clock, interrupt};
+use workers::{clock, interrupt, ps};
 
 // ANCHOR: messages
 /// Parent to worker.
@@ -162,24 +162,32 @@ impl Broker {
                 }
             }
         }
-        // Only now reap; a worker that never stopped is killed and named.
+        // Only now reap; a worker that never stopped is killed and named,
+        // and whatever it still held is lost with it.
         let mut per_worker = Vec::new();
         for (w, &held) in held.iter().enumerate() {
-            let exit = if live.contains(&w) {
+            let (mut exit, mut overstayed) = (None, false);
+            if live.contains(&w) {
                 let wait = if stopped(self, w) {
                     deadline
                 } else {
+                    lost += self.held[w].drain(..).flatten().count();
+                    self.found[w].clear();
                     Duration::ZERO
                 };
-                Some(self.pool.reap(w, wait)?)
-            } else {
-                None
-            };
+                let state = ps::state(self.pool.pid(w));
+                let ended = self.pool.reap(w, wait)?;
+                overstayed = ended == Exit::Overstayed;
+                exit = Some(match overstayed {
+                    true => format!("{ended} (it was {state})"),
+                    false => ended.to_string(),
+                });
+            }
             per_worker.push(WorkerEnding {
                 held,
                 answered_ns: self.answered_ns[w],
-                exit: exit.map(|e| e.to_string()),
-                overstayed: exit == Some(Exit::Overstayed),
+                exit,
+                overstayed,
             });
         }
         let end = clock::now_ns();
@@ -197,7 +205,7 @@ impl Broker {
 /// The plain run: hand out every batch, end the workers, report.
 fn run(args: &RunArgs, workers: usize) -> anyhow::Result<ExitCode> {
     let pills = too_few_pills::count(args.pills, workers);
-    let mut broker = Broker::start(workers, args.crash_worker)?;
+    let mut broker = Broker::start(workers, args.crash_worker, args.liveness)?;
     let mut queue = broker::batches(args);
     broker.feed(&mut queue)?;
     let never_started = queue.iter().map(Vec::len).sum();
@@ -252,26 +260,22 @@ fn run(args: &RunArgs, workers: usize) -> anyhow::Result<ExitCode> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.role {
+    match &cli.role {
         Some(Role::Worker { link, crash }) => {
-            worker(link, *crash).map(|()| ExitCode::SUCCESS)
+            workers::run_worker(|| worker(link, *crash))
         }
-        Some(Role::Stage { link }) => {
-            pipeline::stage(link).map(|()| ExitCode::SUCCESS)
-        }
+        Some(Role::Stage { link }) => workers::run_worker(|| pipeline::stage(link)),
         None => {
             let args = &cli.run;
             let workers = cli::validate(args);
-            workers::warn_if_unoptimized();
             // Only the plain run winds down gently on a first Ctrl-C; the
             // demonstrations stop at once.
             let plain = !(args.pipeline || args.join_first || args.compare);
-            let installed = if plain {
-                interrupt::install_graceful()
-            } else {
-                interrupt::install()
+            let install = match plain {
+                true => interrupt::install_graceful,
+                false => interrupt::install,
             };
-            installed.and_then(|()| {
+            workers::parent_main(install, || {
                 if args.pipeline {
                     pipeline::run(args)
                 } else if args.join_first {
@@ -283,10 +287,5 @@ fn main() -> ExitCode {
                 }
             })
         }
-    };
-    interrupt::defer_to_signal();
-    result.unwrap_or_else(|e| {
-        eprintln!("error: {e:#}");
-        ExitCode::FAILURE
-    })
+    }
 }

@@ -223,8 +223,12 @@ pub fn refused(args: &RunArgs) -> Option<String> {
 /// pass the pill and exit.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let pill = args.shutdown == Shutdown::Pill;
-    let mut stages =
-        Pool::<Setup, StageReply>::spawn_as("stage", STAGES.len(), |_| Vec::new())?;
+    let mut stages = Pool::<Setup, StageReply>::spawn_as(
+        "stage",
+        STAGES.len(),
+        args.liveness,
+        |_| Vec::new(),
+    )?;
     let (to_check, check_in) = ipc::channel()?;
     let (to_collect, collect_in) = ipc::channel()?;
     // Channel ends travel inside messages; once sent, the parent holds none,
@@ -249,12 +253,19 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     )?;
     stages.send(2, Setup::Collect { input: collect_in })?;
 
-    let deadline = clock::now_ns() + args.deadline_ms * 1_000_000;
+    // --deadline-ms bounds the shutdown: from the producer passing the pill
+    // on to the last stage answering. Until then the stages work, as long as
+    // the run takes; a stage that falls silent is caught by --silence-ms.
     let mut replies: Vec<Option<(u64, u64)>> = vec![None; STAGES.len()];
     let mut primes = Vec::new();
+    let mut deadline = None;
     while replies.iter().any(Option::is_none) {
-        if clock::now_ns() > deadline {
-            bail!("the pipeline did not finish within {} ms", args.deadline_ms);
+        if deadline.is_some_and(|d| clock::now_ns() > d) {
+            bail!(
+                "the pipeline did not finish within {} ms of the producer passing \
+                 the pill on",
+                args.deadline_ms
+            );
         }
         for heard in stages.wait(Duration::from_millis(20))? {
             match heard {
@@ -268,6 +279,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 ) => {
                     replies[s] = Some((at_ns, handled));
                     primes.extend(p.unwrap_or_default());
+                    if s == 0 {
+                        deadline =
+                            Some(clock::now_ns() + args.deadline_ms * 1_000_000);
+                    }
                 }
                 Heard::Gone(s) if replies[s].is_some() => {}
                 Heard::Gone(s) => {
@@ -276,6 +291,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                         "the {} stage {how} before passing the pill on",
                         STAGES[s]
                     );
+                }
+                Heard::Silent(s, quiet) => {
+                    let who = stages.kill_silent(s, quiet)?;
+                    bail!("{who}: the {} stage never passed the pill on", STAGES[s]);
                 }
             }
         }

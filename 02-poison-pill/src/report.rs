@@ -116,18 +116,37 @@ pub fn print_run(r: &Report) {
             r.never_started
         );
     }
-    let stuck: Vec<String> = (e.per_worker.iter().enumerate())
+    // Workers the deadline caught: those left without a pill (too_few_pills.rs),
+    // and those that had one but were alive and silent (stopped, stuck).
+    let (unpilled, silent): (Vec<usize>, Vec<usize>) = (e.per_worker.iter())
+        .enumerate()
         .filter(|(_, w)| w.overstayed)
-        .map(|(i, _)| i.to_string())
-        .collect();
+        .map(|(i, _)| i)
+        .partition(|&i| e.how == Shutdown::Pill && i >= r.pills);
+    let names = |ws: &[usize]| ws.iter().map(usize::to_string).collect::<Vec<_>>();
     // The demonstrations' own verdicts are in their files; the first that
     // applies wins, so an interrupted run is never blamed on its pills.
-    let verdict = if interrupted {
+    let verdict = if interrupted && e.lost_numbers == 0 {
         "interrupted: the feeding stopped, every batch handed out was finished \
          and read, and every worker was reaped."
             .to_string()
-    } else if !stuck.is_empty() {
-        too_few_pills::verdict(&stuck)
+    } else if interrupted {
+        format!(
+            "interrupted, and the deadline caught worker {} with work in hand: \
+             {} numbers were lost.",
+            names(&silent).join(", "),
+            e.lost_numbers
+        )
+    } else if !unpilled.is_empty() {
+        too_few_pills::verdict(&names(&unpilled))
+    } else if !silent.is_empty() {
+        format!(
+            "worker {} was told to stop but never did: alive and silent (see \
+             \"ended\"). The deadline caught it, it was killed, and the {} numbers \
+             it held were lost with their primes.",
+            names(&silent).join(", "),
+            e.lost_numbers
+        )
     } else if e.lost_numbers > 0 || !r.complete {
         format!(
             "fast, but {} numbers in the workers' hands were lost with their primes.",

@@ -31,6 +31,7 @@ fn lost(v: &Value) -> u64 {
 
 #[test]
 fn the_pill_ends_every_worker_with_every_result_read() {
+    let _turn = kit::turn();
     let out = run_expecting(0, &[]);
     assert!(out.contains("Primes found: 335 of 335"), "{out}");
     assert!(out.contains("Verdict: clean"), "{out}");
@@ -44,6 +45,7 @@ fn the_pill_ends_every_worker_with_every_result_read() {
 
 #[test]
 fn closing_the_channels_also_loses_nothing() {
+    let _turn = kit::turn();
     let v = json_run(&["--shutdown", "close"]);
     assert_eq!((v["complete"].clone(), lost(&v)), (Value::Bool(true), 0));
     assert_eq!(v["ending"]["how"], "close");
@@ -51,6 +53,7 @@ fn closing_the_channels_also_loses_nothing() {
 
 #[test]
 fn killing_loses_what_the_workers_held_and_says_so() {
+    let _turn = kit::turn();
     // Batches of 20 ms: the kill lands while every worker holds work.
     let args = ["--shutdown", "kill", "--batch", "512"];
     let out = run_expecting(1, &args);
@@ -71,6 +74,7 @@ fn killing_loses_what_the_workers_held_and_says_so() {
 
 #[test]
 fn a_worker_without_a_pill_is_named_and_killed_at_the_deadline() {
+    let _turn = kit::turn();
     let out = run_expecting(1, &["--pills", "1", "--deadline-ms", "300"]);
     assert!(out.contains("worker 1 never stopped"), "{out}");
     assert!(out.contains("did not exit in time and was killed"), "{out}");
@@ -78,6 +82,7 @@ fn a_worker_without_a_pill_is_named_and_killed_at_the_deadline() {
 
 #[test]
 fn a_crashed_worker_does_not_stall_the_others_shutdown() {
+    let _turn = kit::turn();
     let out = run_expecting(1, &["--crash-worker", "1"]);
     assert!(out.contains("worker 1 (pid"), "{out}");
     assert!(out.contains("exited with status 101 mid-run"), "{out}");
@@ -88,6 +93,7 @@ fn a_crashed_worker_does_not_stall_the_others_shutdown() {
 
 #[test]
 fn joining_before_draining_deadlocks_once_results_overflow_the_channel() {
+    let _turn = kit::turn();
     // The text's own order works while the results fit in the channel...
     let out = run_expecting(0, &["--join-first"]);
     assert!(out.contains("Verdict: no deadlock, this time"), "{out}");
@@ -99,6 +105,7 @@ fn joining_before_draining_deadlocks_once_results_overflow_the_channel() {
 
 #[test]
 fn the_pill_travels_down_a_pipeline_of_three_processes() {
+    let _turn = kit::turn();
     let v = json_run(&["--pipeline"]);
     assert_eq!(v["complete"], true);
     let stages: Vec<&str> = v["stages"]
@@ -122,6 +129,7 @@ fn the_pill_travels_down_a_pipeline_of_three_processes() {
 
 #[test]
 fn compare_loses_nothing_with_pill_or_close() {
+    let _turn = kit::turn();
     let v = json_run(&["--compare", "--repeats", "2"]);
     let ways = v["ways"].as_array().unwrap();
     let names: Vec<&str> = ways.iter().map(|w| w["how"].as_str().unwrap()).collect();
@@ -174,6 +182,8 @@ fn slow_run() -> (Child, Vec<u32>) {
             &(from + 2000).to_string(),
         ])
         .args(["--workers", "2", "--batch", "100"])
+        // Two batches in hand take about 2 s to finish: give them time.
+        .args(["--deadline-ms", "20000"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -186,6 +196,7 @@ fn slow_run() -> (Child, Vec<u32>) {
 
 #[test]
 fn first_ctrl_c_finishes_the_work_in_hand_and_exits_130() {
+    let _turn = kit::turn();
     let (child, kids) = slow_run();
     kit::send_signal(child.id(), "INT");
     let out = child.wait_with_output().unwrap();
@@ -199,6 +210,7 @@ fn first_ctrl_c_finishes_the_work_in_hand_and_exits_130() {
 
 #[test]
 fn second_ctrl_c_kills_at_once() {
+    let _turn = kit::turn();
     let (child, kids) = slow_run();
     kit::send_signal(child.id(), "INT");
     std::thread::sleep(Duration::from_millis(100));
@@ -215,6 +227,7 @@ fn second_ctrl_c_kills_at_once() {
 
 #[test]
 fn a_normal_run_leaves_no_process() {
+    let _turn = kit::turn();
     let child = Command::new(cargo_bin!("02-poison-pill"))
         .stdout(Stdio::null())
         .spawn()
@@ -224,4 +237,100 @@ fn a_normal_run_leaves_no_process() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+}
+
+/// What a run must never leave: its directory of worker sockets.
+const PREFIX: &str = "02-poison-pill";
+
+#[test]
+fn a_stopped_worker_is_caught_and_what_it_held_is_counted_lost() {
+    let _turn = kit::turn();
+    // Worker 0 stops with two batches in hand. The others finish the queue;
+    // its pill is never answered, and the shutdown deadline catches it.
+    let child = Command::new(cargo_bin!("02-poison-pill"))
+        .args(["--to", "1000000030000", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let kids =
+        ps::wait_for_children(child.id(), 2, Duration::from_secs(10)).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    let worker_0 = kit::find_child(&kids, " worker ", 0).expect("worker 0 runs");
+    kit::send_signal(worker_0, "STOP");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ending = &v["ending"];
+    let w0 = &ending["per_worker"][0];
+    // Whatever it still held is lost, and counted: nothing vanishes unsaid.
+    let held_then = w0["held"].as_u64().unwrap();
+    assert!(held_then > 0, "{v}");
+    assert_eq!(lost(&v), held_then, "{ending}");
+    assert_eq!(v["complete"], false, "{v}");
+    assert_eq!(w0["overstayed"], true, "{w0}");
+    assert!(w0["exit"].as_str().unwrap().contains("SIGSTOP"), "{w0}");
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+}
+
+#[test]
+fn a_stopped_worker_is_told_apart_from_one_without_a_pill() {
+    let _turn = kit::turn();
+    let child = Command::new(cargo_bin!("02-poison-pill"))
+        .args(["--to", "1000000030000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let kids =
+        ps::wait_for_children(child.id(), 2, Duration::from_secs(10)).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    kit::send_signal(kit::find_child(&kids, " worker ", 0).unwrap(), "STOP");
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("was told to stop but never did"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("no pill reached it"), "{stdout}");
+}
+
+#[test]
+fn ctrl_c_while_workers_start_exits_130_and_leaves_nothing() {
+    let _turn = kit::turn();
+    let bin = cargo_bin!("02-poison-pill");
+    for ms in [5, 30, 120] {
+        let after = Duration::from_millis(ms);
+        let (code, stderr, pid, kids) =
+            kit::ctrl_c_after(bin, &["--workers", "64"], after);
+        assert_eq!(code, Some(130), "Ctrl-C after {ms} ms: {stderr}");
+        assert!(!stderr.contains("error"), "Ctrl-C after {ms} ms: {stderr}");
+        assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+        assert!(kit::leftovers(PREFIX, pid).is_empty());
+    }
+}
+
+#[test]
+fn the_pipelines_deadline_bounds_its_shutdown_not_its_work() {
+    let _turn = kit::turn();
+    // 30,000 numbers near 10^12 through one checker take well over 300 ms;
+    // the deadline counts only from the producer passing the pill on.
+    let args = [
+        "--pipeline",
+        "--to",
+        "1000000030000",
+        "--deadline-ms",
+        "300",
+    ];
+    let out = Command::new(cargo_bin!("02-poison-pill"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
 }

@@ -12,6 +12,7 @@
 
 use anyhow::{Context, anyhow, bail};
 use clap::{Parser, Subcommand};
+use ipc_channel::TryRecvError;
 use ipc_channel::ipc::{
     self, IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender,
 };
@@ -20,7 +21,7 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Duration;
 use workers::flag::{self, Counter, Order, Parent, SearchArgs, Timing};
-use workers::pool::{Heard, Pool, WorkerArgs, WorkerEnd};
+use workers::pool::{Heard, Liveness, Pool, WorkerArgs, WorkerEnd};
 use workers::search::StopFlag;
 
 /// What the flag is, for the report.
@@ -53,7 +54,7 @@ enum Role {
     Worker(WorkerArgs),
     /// Internal: run as the manager process (started by the parent).
     #[command(hide = true)]
-    Serve(WorkerArgs),
+    Manager(WorkerArgs),
 }
 
 // ANCHOR: protocol
@@ -98,17 +99,23 @@ enum ToManager {}
 // ANCHOR: start
 /// Starts the manager process and waits for its first message, which says
 /// where proxies register. Dropping the pool kills and reaps the manager.
-fn start_manager()
--> anyhow::Result<(Pool<ToManager, FromManager>, IpcSender<Register>)> {
-    let mut manager = Pool::spawn_as("serve", 1, |_| Vec::new())
+fn start_manager(
+    liveness: Liveness,
+) -> anyhow::Result<(Pool<ToManager, FromManager>, IpcSender<Register>)> {
+    let mut manager = Pool::spawn_as("manager", 1, liveness, |_| Vec::new())
         .context("cannot start the manager process")?;
-    // No message within 10 s, or its death, ends the run.
-    let register = match manager.wait(Duration::from_secs(10))?.pop() {
-        Some(Heard::Message(_, FromManager::Ready(r))) => r,
-        Some(Heard::Gone(_)) => bail!("the manager process died while starting"),
-        None => bail!("the manager process did not start within 10 s"),
-    };
-    Ok((manager, register))
+    // Its death, or its silence, ends the run.
+    loop {
+        let heard = manager.wait(Duration::from_millis(100))?;
+        match heard.into_iter().next() {
+            Some(Heard::Message(_, FromManager::Ready(r))) => {
+                return Ok((manager, r));
+            }
+            Some(Heard::Gone(_)) => bail!("the manager process died while starting"),
+            Some(Heard::Silent(_, quiet)) => bail!(manager.kill_silent(0, quiet)?),
+            None => {}
+        }
+    }
 }
 // ANCHOR_END: start
 
@@ -166,6 +173,10 @@ fn serve(link: &WorkerArgs) -> anyhow::Result<()> {
 }
 // ANCHOR_END: serve
 
+/// How long a proxy waits for the manager's answer. A look takes tens of
+/// microseconds; a manager silent for seconds is not going to answer.
+const ANSWER_DEADLINE: Duration = Duration::from_secs(5);
+
 // ANCHOR: proxy
 /// A process's proxy for the manager's flag: every use is a round trip.
 struct Proxy {
@@ -188,12 +199,21 @@ impl Proxy {
     }
 
     /// Sends one request and waits for its answer. If the manager dies, its
-    /// end of our channel closes and `recv` fails at once: no hang.
+    /// end of our channel closes and the wait fails at once; if it is alive
+    /// but does not answer (stopped, stuck), the wait has a deadline.
     fn ask(&self, request: Request) -> anyhow::Result<Answer> {
         let gone =
             |e| anyhow!("the manager process is gone ({e:?}); the run cannot go on");
         self.requests.send(request).map_err(gone)?;
-        self.answers.recv().map_err(gone)
+        match self.answers.try_recv_timeout(ANSWER_DEADLINE) {
+            Ok(answer) => Ok(answer),
+            Err(TryRecvError::Empty) => bail!(
+                "the manager process has not answered for {} s (stopped or stuck); \
+                 the run cannot go on",
+                ANSWER_DEADLINE.as_secs()
+            ),
+            Err(TryRecvError::IpcError(e)) => Err(gone(e)),
+        }
     }
 
     fn value(&self, request: Request) -> anyhow::Result<u64> {
@@ -249,18 +269,20 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.role {
         Some(Role::Worker(link)) => workers::run_worker(|| worker(&link)),
-        Some(Role::Serve(link)) => workers::run_worker(|| serve(&link)),
+        Some(Role::Manager(link)) => workers::run_worker(|| serve(&link)),
         None => workers::run_parent(|| parent(&cli)),
     }
 }
 
 fn parent(cli: &Cli) -> anyhow::Result<()> {
     // Create the flag: start the manager that holds it, and a proxy here.
-    let (_manager, register) = start_manager()?;
+    // (The manager holds two descriptors per worker: make room first.)
+    workers::pool::ensure_descriptors(cli.timing.workers())?;
+    let (_manager, register) = start_manager(cli.timing.liveness)?;
     let flag = Proxy::connect(register.clone())?;
     // Start the workers, send each where proxies register, and wait until
     // every one has its proxy.
-    let mut pool = flag::Pool::start(cli.timing.workers())?;
+    let mut pool = flag::Pool::start(&cli.timing)?;
     pool.open_flag(&register)?;
     // Search: released together, stopped by the first to find a factor.
     // Timed over repeats, with the cost of one look and the time to stop all.

@@ -13,6 +13,9 @@ fn bin() -> &'static Path {
     cargo_bin!("03-manager-flag")
 }
 
+/// What a run must never leave: its directory of worker sockets.
+const PREFIX: &str = "03-manager-flag";
+
 /// A short run: the prime or a case with a factor, one timed search, a few
 /// latency trials.
 fn short(case: Case, workers: &str) -> kit::Value {
@@ -101,6 +104,7 @@ fn help_offers_exactly_the_options_it_honours_each_default_once() {
         "--workers",
         "--repeats",
         "--trials",
+        "--silence-ms",
         "--count",
         "--help",
     ];
@@ -183,11 +187,79 @@ fn get_then_set_through_the_proxy_loses_updates_the_managers_add_never_does() {
 fn a_dead_manager_ends_the_run_with_one_clear_line() {
     let _turn = kit::turn();
     let (child, kids) = kit::start_long(bin());
-    let manager = kit::find_child(&kids, " serve ", 0).expect("the manager runs");
+    let manager = kit::find_child(&kids, " manager ", 0).expect("the manager runs");
     kit::send_signal(manager, "KILL");
     let (code, stderr) = kit::ended(child);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("the manager process is gone"), "{stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one line, not a cascade: {stderr}"
+    );
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+}
+
+#[test]
+fn a_stopped_worker_is_named_killed_and_nothing_is_left() {
+    let _turn = kit::turn();
+    // Alive but silent: SIGSTOP closes nothing, so only the heartbeat's
+    // absence gives it away, after --silence-ms.
+    let (child, kids) = kit::start_long_with(bin(), &["--silence-ms", "1000"]);
+    let pid = child.id();
+    let worker_1 = kit::find_child(&kids, " worker ", 1).expect("worker 1 runs");
+    kit::send_signal(worker_1, "STOP");
+    let (code, stderr) = kit::ended(child);
+    assert_eq!(code, Some(1), "{stderr}");
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_default();
+    assert!(
+        error.contains("worker 1") && error.contains("silent"),
+        "{stderr}"
+    );
+    assert!(
+        error.contains("SIGSTOP") && error.contains(&worker_1.to_string()),
+        "{stderr}"
+    );
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    assert!(kit::leftovers(PREFIX, pid).is_empty());
+}
+
+#[test]
+fn ctrl_c_while_workers_start_exits_130_and_leaves_nothing() {
+    let _turn = kit::turn();
+    // Early, mid-way and late in starting 64 workers: some have not yet
+    // learnt to leave Ctrl-C to the parent, some have not yet connected.
+    for ms in [5, 30, 120] {
+        let after = Duration::from_millis(ms);
+        let (code, stderr, pid, kids) =
+            kit::ctrl_c_after(bin(), &["--workers", "64"], after);
+        assert_eq!(code, Some(130), "Ctrl-C after {ms} ms: {stderr}");
+        assert!(!stderr.contains("error"), "Ctrl-C after {ms} ms: {stderr}");
+        assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+        assert!(
+            kit::leftovers(PREFIX, pid).is_empty(),
+            "{:?}",
+            kit::leftovers(PREFIX, pid)
+        );
+    }
+}
+
+#[test]
+fn a_stopped_manager_ends_the_run_with_one_clear_line() {
+    let _turn = kit::turn();
+    // Every worker waits on the manager; a proxy's wait has a deadline.
+    let (child, kids) = kit::start_long(bin());
+    let manager = kit::find_child(&kids, " manager ", 0).expect("the manager runs");
+    kit::send_signal(manager, "STOP");
+    let (code, stderr) = kit::ended(child);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the manager process has not answered"),
+        "{stderr}"
+    );
     assert_eq!(
         stderr.lines().count(),
         1,

@@ -23,6 +23,9 @@ use workers::search::StopFlag;
 /// What the flag is, for the report.
 const WHAT: &str = "an atomic byte in POSIX shared memory";
 
+/// The start of every segment name this program makes.
+const PREFIX: &str = "04-rawvalue-flag-";
+
 /// Bytes in the segment: one cache line. The flag is byte 0; a counter for
 /// the lost-update demonstration is the u64 at byte 8.
 const SEGMENT: usize = 64;
@@ -67,8 +70,11 @@ struct SegmentName {
 
 impl SegmentName {
     fn create() -> anyhow::Result<SegmentName> {
+        // A run killed outright (SIGKILL) while its workers started left its
+        // name behind: remove such names first.
+        sweep_names_of_dead_runs();
         let name = format!(
-            "04-rawvalue-flag-{}-{}",
+            "{PREFIX}{}-{}",
             std::process::id(),
             workers::clock::now_ns()
         );
@@ -86,11 +92,56 @@ impl SegmentName {
         let _on_signal = OnSignal::new(move || {
             let _ = rustix::shm::unlink(doomed.as_str());
         });
-        Ok(SegmentName {
+        let segment = SegmentName {
             name,
             _owner: owner,
             _on_signal,
-        })
+        };
+        // The size is set, but the memory is found only when first touched;
+        // in a full /dev/shm that touch kills the process (SIGBUS). Reserve
+        // it now, so that a full /dev/shm is an error here instead.
+        reserve(&segment.name)?;
+        Ok(segment)
+    }
+}
+
+/// Makes the kernel find the segment's memory now (`fallocate`).
+fn reserve(name: &str) -> anyhow::Result<()> {
+    use rustix::fs::FallocateFlags;
+    use rustix::shm::{Mode, OFlags};
+    let fd = rustix::shm::open(name, OFlags::RDWR, Mode::empty())
+        .with_context(|| format!("cannot reopen shared memory segment {name}"))?;
+    match rustix::fs::fallocate(&fd, FallocateFlags::empty(), 0, SEGMENT as u64) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::NOSPC) => anyhow::bail!(
+            "/dev/shm is full: no room for the flag's {SEGMENT} bytes; free some \
+             (see `df -h /dev/shm`) or give it more room"
+        ),
+        Err(e) => {
+            Err(e).context(format!("cannot reserve memory for segment {name}"))
+        }
+    }
+}
+
+/// Unlinks `/dev/shm/04-rawvalue-flag-<pid>-*` names whose process is gone,
+/// and says so.
+fn sweep_names_of_dead_runs() {
+    let Ok(entries) = std::fs::read_dir("/dev/shm") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split('-').next());
+        let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !workers::ps::exists(pid) && rustix::shm::unlink(name.as_str()).is_ok() {
+            eprintln!(
+                "note: removed /dev/shm/{name}, left by a run (pid {pid}) that was killed"
+            );
+        }
     }
 }
 // ANCHOR_END: create
@@ -200,7 +251,7 @@ fn parent(cli: &Cli) -> anyhow::Result<()> {
     let flag = RawFlag::open(&segment.name)?;
     // Start the workers, send each the segment's name, and wait until every
     // one has mapped it.
-    let mut pool = flag::Pool::start(cli.timing.workers())?;
+    let mut pool = flag::Pool::start(&cli.timing)?;
     pool.open_flag(&segment.name)?;
     // Now unlink the name: the memory lives until the last mapping goes, and
     // not even a SIGKILL of this process can leave the name behind.

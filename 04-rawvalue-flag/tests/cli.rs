@@ -104,6 +104,7 @@ fn help_offers_exactly_the_options_it_honours_each_default_once() {
         "--workers",
         "--repeats",
         "--trials",
+        "--silence-ms",
         "--count",
         "--help",
     ];
@@ -117,8 +118,11 @@ fn ctrl_c_exits_130_and_leaves_no_process_and_no_segment() {
     let _turn = kit::turn();
     let (child, kids) = kit::start_long(bin());
     let pid = child.id();
-    // Every worker has mapped the segment by now, so its name is already gone.
-    assert!(kit::leftovers(PREFIX, pid).is_empty());
+    // Every worker has mapped the segment by now, so its name is already
+    // gone; only the run's directory of worker sockets is there while it runs.
+    let names = kit::leftovers(PREFIX, pid);
+    let sockets = format!("{PREFIX}-sockets-{pid}");
+    assert!(names.iter().all(|n| *n == sockets), "{names:?}");
     kit::send_signal(pid, "INT");
     let (code, stderr) = kit::ended(child);
     assert_eq!(code, Some(130), "{stderr}");
@@ -182,4 +186,95 @@ fn load_then_store_loses_updates_fetch_add_never_does() {
         seen.push(c.clone());
     }
     panic!("load-then-store lost no update in three runs: {seen:?}");
+}
+
+#[test]
+fn a_stopped_worker_is_named_killed_and_nothing_is_left() {
+    let _turn = kit::turn();
+    // Alive but silent: SIGSTOP closes nothing, so only the heartbeat's
+    // absence gives it away, after --silence-ms.
+    let (child, kids) = kit::start_long_with(bin(), &["--silence-ms", "1000"]);
+    let pid = child.id();
+    let worker_1 = kit::find_child(&kids, " worker ", 1).expect("worker 1 runs");
+    kit::send_signal(worker_1, "STOP");
+    let (code, stderr) = kit::ended(child);
+    assert_eq!(code, Some(1), "{stderr}");
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_default();
+    assert!(
+        error.contains("worker 1") && error.contains("silent"),
+        "{stderr}"
+    );
+    assert!(
+        error.contains("SIGSTOP") && error.contains(&worker_1.to_string()),
+        "{stderr}"
+    );
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    assert!(kit::leftovers(PREFIX, pid).is_empty());
+}
+
+#[test]
+fn ctrl_c_while_workers_start_exits_130_and_leaves_nothing() {
+    let _turn = kit::turn();
+    // Early, mid-way and late in starting 64 workers: some have not yet
+    // learnt to leave Ctrl-C to the parent, some have not yet connected.
+    for ms in [5, 30, 120] {
+        let after = Duration::from_millis(ms);
+        let (code, stderr, pid, kids) =
+            kit::ctrl_c_after(bin(), &["--workers", "64"], after);
+        assert_eq!(code, Some(130), "Ctrl-C after {ms} ms: {stderr}");
+        assert!(!stderr.contains("error"), "Ctrl-C after {ms} ms: {stderr}");
+        assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+        assert!(
+            kit::leftovers(PREFIX, pid).is_empty(),
+            "{:?}",
+            kit::leftovers(PREFIX, pid)
+        );
+    }
+}
+
+#[test]
+fn a_full_dev_shm_is_one_clear_line_at_creation_not_a_crash() {
+    let _turn = kit::turn();
+    // Docker gives /dev/shm 64 MB; here a private one of 8 KiB, full.
+    let script = format!(
+        "mount -t tmpfs -o size=8k tmpfs /dev/shm && \
+         dd if=/dev/zero of=/dev/shm/fill bs=4096 count=2 2>/dev/null; \
+         exec {} --case early --repeats 1 --trials 3",
+        bin().display()
+    );
+    let Some(out) = kit::in_private_mounts(&script) else {
+        eprintln!(
+            "skipped: this machine makes no private mount namespace (not root?)"
+        );
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("/dev/shm is full"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_name_left_by_a_killed_run_is_removed_by_the_next() {
+    let _turn = kit::turn();
+    // A run SIGKILLed while its workers started leaves its segment's name:
+    // make one as it would be, for a process that is gone.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let name = format!("{PREFIX}-{}-12345", gone.id());
+    std::fs::write(format!("/dev/shm/{name}"), [0u8; 64]).unwrap();
+    let out = kit::program(bin())
+        .args(["--case", "early", "--repeats", "1", "--trials", "3"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("removed /dev/shm/{name}")),
+        "{stderr}"
+    );
+    assert!(!std::path::Path::new(&format!("/dev/shm/{name}")).exists());
 }

@@ -1,25 +1,26 @@
-//! Chapter 5: the stop flag is one byte of a file that every worker maps.
+//! Chapter 5: the stop flag is one byte of a memory file that every worker maps.
 //!
 //! Run it: `cargo run --bin 05-mmap-flag` (or `cargo run -p mmap-flag`).
 //! Try `--case prime` (no early exit: every look at the flag is overhead),
 //! `--case early`, `--check-every 10`, `--help`.
 //!
-//! Each worker maps the same small file into its address space. The kernel
-//! backs every mapping with the same page of memory, so a byte one process
-//! stores is the byte every other process loads: no system call, no message,
-//! just memory. The file lives in `/dev/shm` (memory, not disk) where it exists.
+//! Python's `mmap.mmap(-1, 1)` is an anonymous shared mapping: children made
+//! by `fork` inherit it, page and all. Our workers are made by running this
+//! program again (`exec`, like Python's *spawn*), which keeps no mapping, only
+//! open file descriptors. So the flag is a memory file (`memfd_create`) with
+//! no name anywhere: the parent creates it, the workers inherit its
+//! descriptor, and each maps it. The kernel backs every mapping with the same
+//! page, so a byte one process stores is the byte every other loads.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use memmap2::{MmapOptions, MmapRaw};
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use rustix::fs::{FallocateFlags, MemfdFlags, SealFlags};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU8, Ordering};
 use workers::WorkerArgs;
 use workers::flag::{self, Parent, SearchArgs, Timing};
-use workers::interrupt::OnSignal;
 use workers::search::StopFlag;
 
 /// What the flag is, for the report.
@@ -48,52 +49,26 @@ enum Role {
 }
 
 // ANCHOR: create
-/// The flag's file, as the parent created it; removed once every worker has
-/// mapped it, or when dropped.
-struct FlagFile {
-    path: PathBuf,
-    /// Removes the file if Ctrl-C ends the run before that.
-    _on_signal: OnSignal,
-}
-
-impl FlagFile {
-    fn create() -> anyhow::Result<FlagFile> {
-        let dir = ["/dev/shm"].iter().map(PathBuf::from).find(|d| d.is_dir());
-        let dir = dir.unwrap_or_else(std::env::temp_dir);
-        // Unique per run, and `create_new` refuses a name that already
-        // exists: another run's flag is never reused or clobbered.
-        let path = dir.join(format!(
-            "05-mmap-flag-{}-{}",
-            std::process::id(),
-            workers::clock::now_ns()
-        ));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .with_context(|| {
-                format!("cannot create the flag file {}", path.display())
-            })?;
-        let doomed = path.clone();
-        let _on_signal = OnSignal::new(move || {
-            let _ = std::fs::remove_file(doomed);
-        });
-        let flag_file = FlagFile { path, _on_signal };
-        // A new file is empty, and a mapping past its end raises SIGBUS on
-        // access: give it its one byte (zero: the flag is down) first.
-        file.set_len(1)?;
-        Ok(flag_file)
-    }
-}
-
-impl Drop for FlagFile {
-    /// Every worker has mapped the file, or the run failed: either way the
-    /// name can go. The page lives on until the last mapping is gone.
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
+/// Creates the flag's memory: one zero byte, reserved, sealed at that size,
+/// and inherited by every process this one starts.
+fn create_memory() -> anyhow::Result<OwnedFd> {
+    // No MFD_CLOEXEC: the descriptor must survive the workers' exec.
+    // ALLOW_SEALING: so that its size can be fixed for good below.
+    let fd = rustix::fs::memfd_create("05-mmap-flag", MemfdFlags::ALLOW_SEALING)
+        .context("cannot create the flag's memory file (memfd_create)")?;
+    // Reserve the page now: a mapping whose page cannot be had when it is
+    // first touched kills the process with SIGBUS. Here it is an error.
+    rustix::fs::fallocate(&fd, FallocateFlags::empty(), 0, 1).context(
+        "no memory for the flag's page (fallocate): free some memory and retry",
+    )?;
+    // Seal it: nobody, not even this process, can shrink or grow it now, so
+    // no mapping can ever point past its end.
+    rustix::fs::fcntl_add_seals(
+        &fd,
+        SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL,
+    )
+    .context("cannot seal the flag's memory file")?;
+    Ok(fd)
 }
 // ANCHOR_END: create
 
@@ -107,16 +82,19 @@ struct MmapFlag {
 }
 
 impl MmapFlag {
-    fn open(path: &Path) -> anyhow::Result<MmapFlag> {
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .open(path)
-            .with_context(|| {
-                format!("cannot open the flag file {}", path.display())
-            })?;
-        // `map_raw` maps the file MAP_SHARED: stores reach every mapping.
-        let map = MmapOptions::new().len(1).map_raw(&file)?;
+    /// Maps the memory file `fd`, after checking it is the sealed one-byte
+    /// file `create_memory` makes.
+    fn open(fd: BorrowedFd<'_>) -> anyhow::Result<MmapFlag> {
+        let sealed = rustix::fs::fcntl_get_seals(fd)
+            .is_ok_and(|s| s.contains(SealFlags::SHRINK | SealFlags::GROW));
+        let size = rustix::fs::fstat(fd).map(|st| st.st_size).unwrap_or(0);
+        anyhow::ensure!(
+            sealed && size == 1,
+            "descriptor {} is not the flag's sealed memory file",
+            fd.as_raw_fd()
+        );
+        // `map_raw` maps MAP_SHARED: stores reach every mapping.
+        let map = MmapOptions::new().len(1).map_raw(&fd)?;
         Ok(MmapFlag { map })
     }
 
@@ -128,7 +106,6 @@ impl MmapFlag {
         unsafe { AtomicU8::from_ptr(self.map.as_mut_ptr()) }
     }
 }
-
 // ANCHOR_END: view
 
 // ANCHOR: check
@@ -163,16 +140,14 @@ fn main() -> ExitCode {
 }
 
 fn parent(cli: &Cli) -> anyhow::Result<()> {
-    // Create the flag: a new file of one zero byte, mapped here too.
-    let file = FlagFile::create()?;
-    let flag = MmapFlag::open(&file.path)?;
-    // Start the workers, send each the file's path, and wait until every
-    // one has mapped it.
-    let mut pool = flag::Pool::start(cli.timing.workers())?;
-    pool.open_flag(&file.path)?;
-    // Now the name can go: no crash, not even a SIGKILL of this process,
-    // can leave the file behind.
-    drop(file);
+    // Create the flag: a memory file of one zero byte, mapped here too. It
+    // has no name: nothing is left behind, whatever ends this process.
+    let memory = create_memory()?;
+    let flag = MmapFlag::open(memory.as_fd())?;
+    // Start the workers, which inherit the descriptor; tell each its number,
+    // and wait until every one has mapped it.
+    let mut pool = flag::Pool::start(&cli.timing)?;
+    pool.open_flag(&memory.as_raw_fd())?;
     // Search: the workers are released together; the first to find a factor
     // raises the flag, the others see it at their next look and stop. Timed
     // over repeats, with the cost of one look and the time to stop everyone.
@@ -186,10 +161,14 @@ fn parent(cli: &Cli) -> anyhow::Result<()> {
 
 // ANCHOR: worker
 fn worker(link: &WorkerArgs) -> anyhow::Result<()> {
-    // Meet the parent; its first message is the flag file's path.
-    let (parent, path) = Parent::<PathBuf>::connect(link)?;
-    // Map the file, and say so: no search starts until every worker has.
-    let flag = MmapFlag::open(&path)?;
+    // Meet the parent; its first message is the number of the descriptor
+    // this process inherited.
+    let (parent, fd) = Parent::<RawFd>::connect(link)?;
+    // SAFETY: the parent made this descriptor without close-on-exec before
+    // starting us, so it is open here, and this process never closes it.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    // Map it, and say so: no search starts until every worker has.
+    let flag = MmapFlag::open(fd)?;
     parent.opened()?;
     // Search when released, or time looks at the flag, until the pill.
     parent.serve(&flag)

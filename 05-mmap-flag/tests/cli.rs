@@ -13,7 +13,8 @@ fn bin() -> &'static Path {
     cargo_bin!("05-mmap-flag")
 }
 
-/// What a run must never leave: its flag file in `/dev/shm` or the temp folder.
+/// What a run must never leave: its directory of worker sockets. (The flag
+/// itself is a memory file with no name at all.)
 const PREFIX: &str = "05-mmap-flag";
 
 /// A short run: the prime or a case with a factor, one timed search, a few
@@ -105,6 +106,7 @@ fn help_offers_exactly_the_options_it_honours_each_default_once() {
         "--workers",
         "--repeats",
         "--trials",
+        "--silence-ms",
         "--help",
     ];
     assert_eq!(options, honoured);
@@ -117,8 +119,6 @@ fn ctrl_c_exits_130_and_leaves_no_process_and_no_file() {
     let _turn = kit::turn();
     let (child, kids) = kit::start_long(bin());
     let pid = child.id();
-    // Every worker has mapped the file by now, so its name is already gone.
-    assert!(kit::leftovers(PREFIX, pid).is_empty());
     kit::send_signal(pid, "INT");
     let (code, stderr) = kit::ended(child);
     assert_eq!(code, Some(130), "{stderr}");
@@ -159,4 +159,130 @@ fn a_normal_run_exits_0_and_leaves_nothing() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
     assert!(kit::leftovers(PREFIX, pid).is_empty());
+}
+
+#[test]
+fn a_stopped_worker_is_named_killed_and_nothing_is_left() {
+    let _turn = kit::turn();
+    // Alive but silent: SIGSTOP closes nothing, so only the heartbeat's
+    // absence gives it away, after --silence-ms.
+    let (child, kids) = kit::start_long_with(bin(), &["--silence-ms", "1000"]);
+    let pid = child.id();
+    let worker_1 = kit::find_child(&kids, " worker ", 1).expect("worker 1 runs");
+    kit::send_signal(worker_1, "STOP");
+    let (code, stderr) = kit::ended(child);
+    assert_eq!(code, Some(1), "{stderr}");
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_default();
+    assert!(
+        error.contains("worker 1") && error.contains("silent"),
+        "{stderr}"
+    );
+    assert!(
+        error.contains("SIGSTOP") && error.contains(&worker_1.to_string()),
+        "{stderr}"
+    );
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    assert!(kit::leftovers(PREFIX, pid).is_empty());
+}
+
+#[test]
+fn ctrl_c_while_workers_start_exits_130_and_leaves_nothing() {
+    let _turn = kit::turn();
+    // Early, mid-way and late in starting 64 workers: some have not yet
+    // learnt to leave Ctrl-C to the parent, some have not yet connected.
+    for ms in [5, 30, 120] {
+        let after = Duration::from_millis(ms);
+        let (code, stderr, pid, kids) =
+            kit::ctrl_c_after(bin(), &["--workers", "64"], after);
+        assert_eq!(code, Some(130), "Ctrl-C after {ms} ms: {stderr}");
+        assert!(!stderr.contains("error"), "Ctrl-C after {ms} ms: {stderr}");
+        assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+        assert!(
+            kit::leftovers(PREFIX, pid).is_empty(),
+            "{:?}",
+            kit::leftovers(PREFIX, pid)
+        );
+    }
+}
+
+#[test]
+fn the_flag_cannot_be_truncated_under_the_workers() {
+    let _turn = kit::turn();
+    let (child, kids) = kit::start_long(bin());
+    let worker_0 = kit::find_child(&kids, " worker ", 0).expect("worker 0 runs");
+    // The flag is a descriptor the worker inherited; reach it as another
+    // process of the same user could, through /proc.
+    let fds = std::fs::read_dir(format!("/proc/{worker_0}/fd")).unwrap();
+    let flag = fds
+        .flatten()
+        .find(|e| {
+            let target = std::fs::read_link(e.path()).unwrap_or_default();
+            target.to_string_lossy().starts_with("/memfd:05-mmap-flag")
+        })
+        .expect("the worker holds the flag's memory file");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(flag.path())
+        .unwrap();
+    let shrunk = file.set_len(0);
+    assert!(shrunk.is_err(), "a sealed memory file was truncated");
+    // The run goes on: no SIGBUS, and Ctrl-C still ends it cleanly.
+    std::thread::sleep(Duration::from_millis(200));
+    kit::send_signal(child.id(), "INT");
+    let (code, stderr) = kit::ended(child);
+    assert_eq!(code, Some(130), "{stderr}");
+}
+
+#[test]
+fn a_full_dev_shm_does_not_matter_to_a_memory_file() {
+    let _turn = kit::turn();
+    // Docker gives /dev/shm 64 MB; here a private one of 8 KiB, full.
+    let script = format!(
+        "mount -t tmpfs -o size=8k tmpfs /dev/shm && \
+         dd if=/dev/zero of=/dev/shm/fill bs=4096 count=2 2>/dev/null; \
+         exec {} --case early --repeats 1 --trials 3",
+        bin().display()
+    );
+    let Some(out) = kit::in_private_mounts(&script) else {
+        eprintln!(
+            "skipped: this machine makes no private mount namespace (not root?)"
+        );
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn too_few_file_descriptors_are_refused_before_anything_starts() {
+    let script = format!("ulimit -n 40 && exec {} --workers 40", bin().display());
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("file descriptors") && stderr.contains("ulimit"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn an_unusable_temporary_folder_is_one_clear_line() {
+    let out = kit::program(bin())
+        .env("TMPDIR", "/nonexistent")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("TMPDIR") && stderr.contains("/nonexistent"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }

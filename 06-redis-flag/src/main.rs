@@ -433,7 +433,7 @@ fn parent(cli: &Cli) -> anyhow::Result<()> {
     let flag = RedisFlag::open(url.clone(), key.key.clone(), cli.push)?;
     // Start the workers, send each the server, the key and the mode, and
     // wait until every one has connected.
-    let mut pool = flag::Pool::start(cli.timing.workers())?;
+    let mut pool = flag::Pool::start(&cli.timing)?;
     pool.open_flag(&(url.clone(), key.key.clone(), cli.push))?;
     // Search: released together, stopped by the first to find a factor.
     // Timed over repeats, with the cost of one look and the time to stop all.

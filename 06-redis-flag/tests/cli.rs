@@ -174,6 +174,7 @@ fn help_offers_exactly_the_options_each_way_of_running_honours() {
         "--workers",
         "--repeats",
         "--trials",
+        "--silence-ms",
         "--push",
         "--help",
     ];
@@ -525,5 +526,50 @@ fn the_stop_command_a_coordinator_prints_stops_the_whole_run() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains("stopped from outside"), "{stderr}");
+    });
+}
+
+/// What a run must never leave: its directory of worker sockets.
+const PREFIX: &str = "06-redis-flag";
+
+#[test]
+fn a_stopped_worker_is_named_killed_and_nothing_is_left() {
+    let _turn = kit::turn();
+    with_redis(|_| {
+        // Alive but silent: SIGSTOP closes nothing, so only the heartbeat's
+        // absence gives it away, after --silence-ms.
+        let (child, kids) = kit::start_long_with(bin(), &["--silence-ms", "1000"]);
+        let pid = child.id();
+        let worker_1 = kit::find_child(&kids, " worker ", 1).expect("worker 1 runs");
+        kit::send_signal(worker_1, "STOP");
+        let (code, stderr) = kit::ended(child);
+        assert_eq!(code, Some(1), "{stderr}");
+        let error = stderr
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or_default();
+        assert!(
+            error.contains("worker 1") && error.contains("silent"),
+            "{stderr}"
+        );
+        assert!(error.contains("SIGSTOP"), "{stderr}");
+        assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+        assert!(kit::leftovers(PREFIX, pid).is_empty());
+    });
+}
+
+#[test]
+fn ctrl_c_while_workers_start_exits_130_and_leaves_nothing() {
+    let _turn = kit::turn();
+    with_redis(|_| {
+        for ms in [5, 30, 120] {
+            let after = Duration::from_millis(ms);
+            let (code, stderr, pid, kids) =
+                kit::ctrl_c_after(bin(), &["--workers", "64"], after);
+            assert_eq!(code, Some(130), "Ctrl-C after {ms} ms: {stderr}");
+            assert!(!stderr.contains("error"), "Ctrl-C after {ms} ms: {stderr}");
+            assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+            assert!(kit::leftovers(PREFIX, pid).is_empty());
+        }
     });
 }

@@ -13,7 +13,7 @@
 //! `Stop`, answered `Finished`.
 
 use crate::clock;
-use crate::pool::{Exit, Heard, WorkerArgs, WorkerEnd};
+use crate::pool::{Exit, Heard, Liveness, WorkerArgs, WorkerEnd};
 use crate::report::{Machine, Table, human_ns, print_json, ratio};
 use crate::search::{
     Case, LocalFlag, Outcome, Searched, StopFlag, candidate, candidates, search,
@@ -44,7 +44,8 @@ pub struct SearchArgs<const CHECK_EVERY: u64> {
     pub json: bool,
 }
 
-/// How many workers, and how much to time: `--workers`, `--repeats`, `--trials`.
+/// How many workers, how much to time, and how long a worker may be silent:
+/// `--workers`, `--repeats`, `--trials`, `--silence-ms`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Timing {
     /// Worker processes to start [default: the number of cores]
@@ -56,6 +57,8 @@ pub struct Timing {
     /// Stop-latency trials: raise the flag, time until every worker stopped
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub trials: u32,
+    #[command(flatten)]
+    pub liveness: Liveness,
 }
 
 impl Timing {
@@ -148,7 +151,7 @@ impl<H: Serialize + DeserializeOwned> Parent<H> {
 
     /// Sends the parent a reply.
     pub fn reply(&self, reply: Reply) -> anyhow::Result<()> {
-        Ok(self.end.up.send(reply)?)
+        self.end.up.send(reply)
     }
 
     /// The parent's next order; `None` after the pill (answered here) or
@@ -316,9 +319,10 @@ impl<H> Pool<H>
 where
     H: Serialize + DeserializeOwned + Clone + Send + 'static,
 {
-    /// Starts `workers` processes running this program's `worker` subcommand.
-    pub fn start(workers: usize) -> anyhow::Result<Self> {
-        Self::spawn(workers, |_| Vec::new())
+    /// Starts `--workers` processes running this program's `worker`
+    /// subcommand.
+    pub fn start(timing: &Timing) -> anyhow::Result<Self> {
+        Self::spawn(timing.workers(), timing.liveness, |_| Vec::new())
     }
 
     /// Sends every worker what opens the flag, and waits until each has
@@ -528,8 +532,8 @@ where
             (0..self.len()).map(|_| None).collect();
         let mut waiting = replies.len();
         while waiting > 0 {
-            // A worker that dies closes its channel at once, and one whose
-            // flag fails says so.
+            // A worker that dies closes its channel at once, one whose flag
+            // fails says so, and one that falls silent is reported by `wait`.
             for heard in self.wait(Duration::from_millis(100))? {
                 match heard {
                     Heard::Message(w, Reply::Failed(why)) => {
@@ -549,6 +553,7 @@ where
                     Heard::Gone(w)
                         if matches!(replies[w], Some(Reply::Finished)) => {}
                     Heard::Gone(w) => return Err(self.died(w)),
+                    Heard::Silent(w, quiet) => return Err(self.silent(w, quiet)),
                 }
             }
         }
@@ -561,12 +566,12 @@ where
             let heard = self.wait(Duration::from_millis(100))?;
             // Any worker's death ends the run, asked or not, and is reported
             // as a death, not as a message out of place.
-            let dead = heard.iter().find_map(|h| match h {
-                Heard::Gone(w) => Some(*w),
-                Heard::Message(..) => None,
-            });
-            if let Some(w) = dead {
-                return Err(self.died(w));
+            for h in &heard {
+                match *h {
+                    Heard::Gone(w) => return Err(self.died(w)),
+                    Heard::Silent(w, quiet) => return Err(self.silent(w, quiet)),
+                    Heard::Message(..) => {}
+                }
             }
             match <[_; 1]>::try_from(heard) {
                 Ok([one]) => break one,
@@ -580,7 +585,7 @@ where
             Heard::Message(0, Reply::Failed(why)) => bail!("worker 0: {why}"),
             Heard::Message(0, reply) => Ok(reply),
             Heard::Message(w, reply) => bail!("worker {w} said {reply:?} unasked"),
-            Heard::Gone(_) => unreachable!("deaths are handled above"),
+            Heard::Gone(_) | Heard::Silent(..) => unreachable!("handled above"),
         }
     }
 
@@ -595,6 +600,19 @@ where
             }
             Ok(how) => anyhow::anyhow!("worker {w} (pid {pid}) {how} mid-run"),
             Err(e) => e.context(format!("worker {w} (pid {pid}) vanished mid-run")),
+        }
+    }
+
+    /// Kills and reaps worker `w`, silent for `quiet`, and says what that
+    /// costs: a search needs every share.
+    fn silent(&mut self, w: usize, quiet: Duration) -> anyhow::Error {
+        match self.kill_silent(w, quiet) {
+            Ok(what) => anyhow::anyhow!(
+                "{what}: without its share no search can finish, so the run stops"
+            ),
+            Err(e) => {
+                e.context(format!("worker {w} was silent and could not be reaped"))
+            }
         }
     }
 

@@ -16,6 +16,14 @@ use std::sync::{Mutex, Once};
 /// workers' deaths are its doing, not faults for the main thread to report.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// Set inside the signal handler itself, the moment a signal arrives, before
+/// the signal thread has woken up. A terminal's Ctrl-C reaches the workers
+/// too, and one that has not yet learnt to ignore it dies at once: the main
+/// thread may hear of that death before the signal thread has set
+/// [`INTERRUPTED`], and this tells it to wait and see.
+static ARRIVED: std::sync::LazyLock<std::sync::Arc<AtomicBool>> =
+    std::sync::LazyLock::new(Default::default);
+
 /// Set by [`install_graceful`]: the first signal asks, the second kills.
 static GRACEFUL: AtomicBool = AtomicBool::new(false);
 /// The signal a graceful stop was asked with; 0 while none was.
@@ -32,7 +40,20 @@ static CLEANUPS: Mutex<Vec<Cleanup>> = Mutex::new(Vec::new());
 pub fn install() -> anyhow::Result<()> {
     static ONCE: Once = Once::new();
     let mut result = Ok(());
-    ONCE.call_once(|| match Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+    ONCE.call_once(|| {
+        for signal in [SIGINT, SIGTERM, SIGHUP] {
+            if let Err(e) = signal_hook::flag::register(signal, ARRIVED.clone()) {
+                result = Err(e.into());
+                return;
+            }
+        }
+        install_thread(&mut result);
+    });
+    result
+}
+
+fn install_thread(result: &mut anyhow::Result<()>) {
+    match Signals::new([SIGINT, SIGTERM, SIGHUP]) {
         Ok(mut signals) => {
             std::thread::spawn(move || {
                 for signal in signals.forever() {
@@ -55,9 +76,8 @@ pub fn install() -> anyhow::Result<()> {
                 }
             });
         }
-        Err(e) => result = Err(e.into()),
-    });
-    result
+        Err(e) => *result = Err(e.into()),
+    }
 }
 
 /// Like [`install`], but the first SIGINT, SIGTERM or SIGHUP only asks the
@@ -82,6 +102,19 @@ pub fn stop_requested() -> Option<i32> {
 /// doing, so wait here while it finishes and exits with 128 + the signal,
 /// instead of reporting a crash and exiting 1 first.
 pub fn defer_to_signal() {
+    if ARRIVED.load(Ordering::SeqCst) && !INTERRUPTED.load(Ordering::SeqCst) {
+        // A signal arrived and the signal thread has not decided yet what it
+        // means (a graceful program hears the first one as a request only).
+        let start = std::time::Instant::now();
+        let decided = || {
+            INTERRUPTED.load(Ordering::SeqCst)
+                || (REQUESTED.load(Ordering::SeqCst) != 0
+                    && GRACEFUL.load(Ordering::SeqCst))
+        };
+        while !decided() && start.elapsed() < std::time::Duration::from_millis(500) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
     if INTERRUPTED.load(Ordering::SeqCst) {
         loop {
             std::thread::park();

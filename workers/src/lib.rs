@@ -19,16 +19,49 @@ pub mod stats;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use pool::{Pool, WorkerArgs, WorkerEnd};
+pub use pool::{Liveness, Pool, WorkerArgs, WorkerEnd};
 
 use std::process::ExitCode;
 
-/// The parent's `main`, around `run`: warns when timings would mislead, takes
-/// over Ctrl-C (see [`interrupt`]), and turns an error into one line on
+/// The parent's `main`, around `run`: warns when timings would mislead, gives
+/// the run a directory for its worker sockets (see [`pool::SocketDir`]),
+/// takes over Ctrl-C (see [`interrupt`]), and turns an error into one line on
 /// standard error and exit status 1.
+///
+/// Call it from `main` before starting any thread: it sets an environment
+/// variable, which is sound only while the process has one thread.
 pub fn run_parent(run: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
+    parent_main(interrupt::install, || run().map(|()| ExitCode::SUCCESS))
+}
+
+/// [`run_parent`] for a program that chooses its own way of taking over
+/// Ctrl-C (`install`: [`interrupt::install`] or
+/// [`interrupt::install_graceful`]) and its own exit code.
+pub fn parent_main(
+    install: fn() -> anyhow::Result<()>,
+    run: impl FnOnce() -> anyhow::Result<ExitCode>,
+) -> ExitCode {
     warn_if_unoptimized();
-    exit_with(interrupt::install().and_then(|()| run()))
+    // SAFETY: `main` calls this before any thread is started (see above).
+    let sockets = unsafe { pool::SocketDir::create() };
+    let result = sockets.and_then(|_dir| install().and_then(|()| run()));
+    interrupt::defer_to_signal();
+    match (result, interrupt::stop_requested()) {
+        (Ok(code), _) => code,
+        // Ctrl-C asked a graceful program to stop, and something then failed
+        // (a worker still starting died of the same Ctrl-C, say): the run
+        // was interrupted, and says so.
+        (Err(_), Some(signal)) => {
+            let name =
+                signal_hook::low_level::signal_name(signal).unwrap_or("a signal");
+            eprintln!("interrupted by {name}");
+            ExitCode::from(128 + signal as u8)
+        }
+        (Err(e), None) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// A worker's or helper's `main`, around `run`: an error becomes one line and

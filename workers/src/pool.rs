@@ -10,8 +10,14 @@
 //! Dropping it kills and reaps any that are still running, so an error, a panic
 //! or an early return leaves no process behind; [`crate::interrupt`] covers
 //! Ctrl-C, where no destructor runs.
+//!
+//! A worker that dies closes its channel, and the parent hears that at once. A
+//! worker that is alive but silent (stopped, stuck, never scheduled) closes
+//! nothing, so every worker also sends a heartbeat whenever it has said nothing
+//! for a while, and [`Pool::wait`] reports a worker unheard for longer than
+//! `--silence-ms` as [`Heard::Silent`].
 
-use crate::interrupt;
+use crate::interrupt::{self, OnSignal};
 use anyhow::{Context, bail};
 use ipc_channel::ipc::{
     self, IpcOneShotServer, IpcReceiver, IpcReceiverSet, IpcSelectionResult,
@@ -22,12 +28,41 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long a new worker may take to start and connect. Generous: a cold start
-/// of a debug binary on a loaded machine takes well under a second.
+/// on a loaded machine takes well under a second.
 const CONNECT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A worker that has said nothing for this long sends a heartbeat.
+const HEARTBEAT: Duration = Duration::from_millis(250);
+
+/// How long a worker may stay silent: `--silence-ms`, in every program.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct Liveness {
+    /// Milliseconds a worker may go without a word (a reply or a heartbeat,
+    /// which it sends every 250 ms) before it counts as stuck: it is named,
+    /// killed, and what it held is accounted for
+    #[arg(long, value_name = "MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1000..=3_600_000))]
+    pub silence_ms: u64,
+}
+
+impl Liveness {
+    /// The silence limit as a duration.
+    pub fn limit(&self) -> Duration {
+        Duration::from_millis(self.silence_ms)
+    }
+}
+
+impl Default for Liveness {
+    fn default() -> Self {
+        Liveness { silence_ms: 5000 }
+    }
+}
 
 /// What every worker receives on its command line from [`Pool::spawn`].
 ///
@@ -42,50 +77,113 @@ pub struct WorkerArgs {
     pub index: usize,
 }
 
+/// What travels up a worker's channel: its messages, and heartbeats.
+#[derive(Debug, Serialize, Deserialize)]
+enum Up<M> {
+    /// "Still here": sent when the worker has said nothing for [`HEARTBEAT`].
+    Beat,
+    Message(M),
+}
+
 /// The first message: the ends of two channels the worker created, sent to the
 /// parent. ipc-channel can pass channel ends inside messages.
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
-struct Hello<Up, Down> {
+struct Hello<M, Down> {
     /// Where the parent will receive the worker's messages.
-    up: IpcReceiver<Up>,
+    up: IpcReceiver<Up<M>>,
     /// Where the parent will send the worker its work.
     down: IpcSender<Down>,
 }
 
+/// A worker's sender to its parent; it keeps a heartbeat going meanwhile.
+#[derive(Debug)]
+pub struct ToParent<M> {
+    tx: IpcSender<Up<M>>,
+    /// When this worker last sent anything, in ms since `started`.
+    last_sent_ms: Arc<AtomicU64>,
+    started: Instant,
+}
+
+impl<M: Serialize> ToParent<M> {
+    /// Sends the parent a message.
+    pub fn send(&self, msg: M) -> anyhow::Result<()> {
+        let now = self.started.elapsed().as_millis() as u64;
+        self.last_sent_ms.store(now, Ordering::Relaxed);
+        self.tx
+            .send(Up::Message(msg))
+            .map_err(|e| anyhow::anyhow!("cannot reach the parent ({e:?})"))
+    }
+}
+
 /// A worker's side of its two channels.
 #[derive(Debug)]
-pub struct WorkerEnd<Up, Down> {
+pub struct WorkerEnd<M, Down> {
     /// Messages to the parent.
-    pub up: IpcSender<Up>,
+    pub up: ToParent<M>,
     /// Messages from the parent; `recv` fails once the parent is gone.
     pub down: IpcReceiver<Down>,
 }
 
-impl<Up, Down> WorkerEnd<Up, Down>
+impl<M, Down> WorkerEnd<M, Down>
 where
-    Up: Serialize + DeserializeOwned,
+    M: Serialize + DeserializeOwned + Send + 'static,
     Down: Serialize + DeserializeOwned,
 {
     // ANCHOR: connect
     /// In a worker: connect to the parent that started this process.
     ///
     /// Also makes the worker die with its parent and leave Ctrl-C to it (see
-    /// [`interrupt::worker_defers_to_parent`]).
+    /// [`interrupt::worker_defers_to_parent`]), and starts its heartbeat.
     pub fn connect(args: &WorkerArgs) -> anyhow::Result<Self> {
         interrupt::worker_defers_to_parent()?;
-        let (up, up_rx) = ipc::channel::<Up>()?;
+        let (up, up_rx) = ipc::channel::<Up<M>>()?;
         let (down_tx, down) = ipc::channel::<Down>()?;
-        let hello: IpcSender<Hello<Up, Down>> =
-            IpcSender::connect(args.server.clone())
-                .context("cannot reach the parent process")?;
+        let hello: IpcSender<Hello<M, Down>> =
+            match IpcSender::connect(args.server.clone()) {
+                Ok(hello) => hello,
+                // The parent removes its socket directory when it ends: it is
+                // gone or going, and will not want to hear about it.
+                Err(_) if !Path::new(&args.server).exists() => std::process::exit(1),
+                Err(e) => return Err(e).context("cannot reach the parent process"),
+            };
         hello.send(Hello {
             up: up_rx,
             down: down_tx,
         })?;
+        let up = ToParent {
+            tx: up,
+            last_sent_ms: Arc::default(),
+            started: Instant::now(),
+        };
+        up.keep_beating();
         Ok(WorkerEnd { up, down })
     }
     // ANCHOR_END: connect
+}
+
+impl<M: Serialize + Send + 'static> ToParent<M> {
+    /// A thread that sends a heartbeat whenever this worker has been quiet
+    /// for [`HEARTBEAT`], until the parent is gone. It shows the process is
+    /// alive and scheduled, however long its real work takes between messages.
+    fn keep_beating(&self) {
+        let (tx, last, started) =
+            (self.tx.clone(), self.last_sent_ms.clone(), self.started);
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(HEARTBEAT / 2);
+                let now = started.elapsed().as_millis() as u64;
+                if now - last.load(Ordering::Relaxed) < HEARTBEAT.as_millis() as u64
+                {
+                    continue;
+                }
+                last.store(now, Ordering::Relaxed);
+                if tx.send(Up::Beat).is_err() {
+                    return; // the parent is gone
+                }
+            }
+        });
+    }
 }
 
 /// One running worker process, as the parent sees it.
@@ -94,59 +192,81 @@ struct Member<Down> {
     child: Child,
     /// The worker's inbox. Dropping it is how the parent says "no more, ever".
     down: Option<IpcSender<Down>>,
+    /// When the worker was last heard from: a message or a heartbeat.
+    heard: Instant,
+    /// Its channel closed, or it was reaped: silence means nothing now.
+    done: bool,
+    /// Reported silent (and so killed): its channel's closing is no news.
+    silenced: bool,
 }
 
 /// The worker processes of one run: the pool, with the parent's ends of their
-/// channels. `Down` is what the parent sends a worker, `Up` what workers send
+/// channels. `Down` is what the parent sends a worker, `M` what workers send
 /// back.
 #[derive(Debug)]
-pub struct Pool<Down, Up> {
+pub struct Pool<Down, M> {
     members: Vec<Member<Down>>,
     /// Receives from every worker at once.
-    inbox: Inbox<Up>,
+    inbox: Inbox<M>,
+    /// How long a worker may go unheard before [`Pool::wait`] reports it.
+    silence: Duration,
+    /// What the processes are, for messages: "worker", "manager", "stage".
+    role: &'static str,
 }
 
-impl<Down, Up> Pool<Down, Up>
+impl<Down, M> Pool<Down, M>
 where
     Down: Serialize + DeserializeOwned + Send + 'static,
-    Up: Serialize + DeserializeOwned + Send + 'static,
+    M: Serialize + DeserializeOwned + Send + 'static,
 {
     // ANCHOR: spawn
     /// Starts `n` workers by running this binary as `worker --server S --index i
     /// <extra(i)...>`, and waits until each has connected.
     pub fn spawn(
         n: usize,
+        liveness: Liveness,
         extra: impl Fn(usize) -> Vec<String>,
     ) -> anyhow::Result<Self> {
-        Self::spawn_as("worker", n, extra)
+        Self::spawn_as("worker", n, liveness, extra)
     }
 
     /// The same, with another hidden subcommand than `worker`: for helper
     /// processes such as a manager.
     pub fn spawn_as(
-        role: &str,
+        role: &'static str,
         n: usize,
+        liveness: Liveness,
         extra: impl Fn(usize) -> Vec<String>,
     ) -> anyhow::Result<Self> {
         let exe =
             std::env::current_exe().context("cannot find this program's path")?;
+        ensure_descriptors(n)?;
         let mut pool = Pool {
             members: Vec::with_capacity(n),
             inbox: Inbox::new()?,
+            silence: liveness.limit(),
+            role,
         };
         for index in 0..n {
-            let (server, name) = IpcOneShotServer::<Hello<Up, Down>>::new()?;
+            let (server, name) = one_shot_server::<Hello<M, Down>>()?;
             let child = Command::new(&exe)
                 .args([role, "--server", &name, "--index", &index.to_string()])
                 .args(extra(index))
                 .stdin(Stdio::null())
                 .spawn()
-                .with_context(|| format!("cannot start worker {index}"))?;
+                .with_context(|| format!("cannot start {role} {index}"))?;
             interrupt::register_child(pid_of(&child));
-            pool.members.push(Member { child, down: None });
-            let hello = pool.accept(index, server)?;
+            pool.members.push(Member {
+                child,
+                down: None,
+                heard: Instant::now(),
+                done: false,
+                silenced: false,
+            });
+            let hello = pool.accept(index, server, &name)?;
             pool.inbox.add(index, hello.up)?;
             pool.members[index].down = Some(hello.down);
+            pool.members[index].heard = Instant::now();
         }
         Ok(pool)
     }
@@ -156,26 +276,40 @@ where
     ///
     /// `accept()` has no timeout and would wait forever for a worker that died
     /// before connecting, so it runs on a helper thread while this one polls the
-    /// child. On failure that thread stays blocked until the process exits.
+    /// child. On failure that thread stays blocked until the process exits; the
+    /// socket's directory is removed at once, so nothing of it is left behind.
     fn accept(
         &mut self,
         index: usize,
-        server: IpcOneShotServer<Hello<Up, Down>>,
-    ) -> anyhow::Result<Hello<Up, Down>> {
+        server: IpcOneShotServer<Hello<M, Down>>,
+        name: &str,
+    ) -> anyhow::Result<Hello<M, Down>> {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || tx.send(server.accept().map(|(_, hello)| hello)));
         let start = Instant::now();
+        let role = self.role;
+        let pid = self.pid(index);
+        let failed = |why: String| {
+            remove_socket_dir(name);
+            Err(anyhow::anyhow!("{role} {index} (pid {pid}) {why}"))
+        };
         loop {
+            interrupt::defer_to_signal();
             match rx.recv_timeout(Duration::from_millis(20)) {
                 Ok(Ok(hello)) => return Ok(hello),
-                Ok(Err(e)) => bail!("worker {index} failed to connect: {e:?}"),
+                Ok(Err(e)) => return failed(format!("failed to connect: {e:?}")),
                 Err(_) => {}
             }
             if let Some(status) = self.members[index].child.try_wait()? {
-                bail!("worker {index} {} before connecting", describe(status));
+                interrupt::defer_to_signal();
+                return failed(format!("{} before connecting", describe(status)));
             }
             if start.elapsed() > CONNECT_DEADLINE {
-                bail!("worker {index} did not connect within {CONNECT_DEADLINE:?}");
+                let state = crate::ps::state(pid);
+                return failed(format!(
+                    "did not connect within {} s ({state}); killed it",
+                    CONNECT_DEADLINE.as_secs()
+                ));
             }
         }
     }
@@ -200,9 +334,10 @@ where
         let down = self.members[index]
             .down
             .as_ref()
-            .with_context(|| format!("worker {index} was already let go"))?;
-        down.send(msg)
-            .map_err(|e| anyhow::anyhow!("cannot send to worker {index}: {e:?}"))
+            .with_context(|| format!("{} {index} was already let go", self.role))?;
+        down.send(msg).map_err(|e| {
+            anyhow::anyhow!("cannot send to {} {index}: {e:?}", self.role)
+        })
     }
 
     /// Drops the parent's sender to worker `index`: its next `recv` after the
@@ -225,7 +360,9 @@ where
         index: usize,
         deadline: Duration,
     ) -> anyhow::Result<Exit> {
-        let child = &mut self.members[index].child;
+        let member = &mut self.members[index];
+        member.done = true;
+        let child = &mut member.child;
         let start = Instant::now();
         let status = loop {
             if let Some(status) = child.try_wait()? {
@@ -240,24 +377,222 @@ where
             std::thread::sleep(Duration::from_millis(1));
         };
         interrupt::forget_child(pid_of(child));
+        // A worker killed by the signal thread's tear-down is not news.
+        interrupt::defer_to_signal();
         Ok(status)
     }
 
     /// Waits up to `timeout` for messages or hang-ups from any worker; an
-    /// empty vector when nothing arrived in time.
-    pub fn wait(&mut self, timeout: Duration) -> anyhow::Result<Vec<Heard<Up>>> {
-        self.inbox.wait(timeout)
+    /// empty vector when nothing arrived in time. A worker unheard for longer
+    /// than the silence limit is reported once as [`Heard::Silent`].
+    pub fn wait(&mut self, timeout: Duration) -> anyhow::Result<Vec<Heard<M>>> {
+        interrupt::defer_to_signal();
+        let mut heard = Vec::new();
+        for (w, news) in self.inbox.wait(timeout)? {
+            let member = &mut self.members[w];
+            member.heard = Instant::now();
+            match news {
+                News::Beat => {}
+                News::Message(m) => heard.push(Heard::Message(w, m)),
+                News::Closed => {
+                    member.done = true;
+                    if !member.silenced {
+                        heard.push(Heard::Gone(w));
+                    }
+                }
+            }
+        }
+        // A closed channel may mean the signal thread is killing everyone.
+        interrupt::defer_to_signal();
+        for (w, member) in self.members.iter_mut().enumerate() {
+            let quiet = member.heard.elapsed();
+            if !member.done && !member.silenced && quiet > self.silence {
+                member.silenced = true;
+                heard.push(Heard::Silent(w, quiet));
+            }
+        }
+        Ok(heard)
+    }
+
+    /// Kills and reaps worker `w`, reported silent for `quiet`, and says in
+    /// one phrase who it was and what state it was in. Its channel's closing
+    /// is not reported afterwards.
+    pub fn kill_silent(
+        &mut self,
+        w: usize,
+        quiet: Duration,
+    ) -> anyhow::Result<String> {
+        let pid = self.pid(w);
+        let state = crate::ps::state(pid);
+        self.kill(w);
+        self.reap(w, Duration::from_secs(2))?;
+        Ok(format!(
+            "{} {w} (pid {pid}) was silent for {:.1} s ({state}); killed it",
+            self.role,
+            quiet.as_secs_f64()
+        ))
+    }
+}
+
+/// A one-shot server whose socket sits in this run's socket directory
+/// (see [`SocketDir`]). Its name is the socket's path.
+fn one_shot_server<T: Serialize + DeserializeOwned>()
+-> anyhow::Result<(IpcOneShotServer<T>, String)> {
+    IpcOneShotServer::new().map_err(|e| {
+        let dir = std::env::temp_dir();
+        anyhow::anyhow!(
+            "cannot make a socket for a worker in {} ({e}); set TMPDIR to a \
+             writable directory",
+            dir.display()
+        )
+    })
+}
+
+/// Removes the directory a one-shot server's socket (`name`) sits in.
+fn remove_socket_dir(name: &str) {
+    if let Some(dir) = Path::new(name).parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Descriptors the parent holds per worker: its two channel ends (measured:
+/// 34 sockets for 16 workers), and one more while a worker connects.
+const FDS_PER_WORKER: u64 = 3;
+/// Descriptors beyond the workers': standard streams, the poll set, the
+/// signal pipe, a Redis connection or two, a shared segment.
+const FDS_SPARE: u64 = 32;
+
+/// Makes sure this process may open enough file descriptors for `n` more
+/// workers: raises the soft limit up to the hard one if need be, or says
+/// before anything starts that it cannot. Children inherit the limit, so a
+/// helper that will talk to every worker (chapter 3's manager) is covered
+/// if this runs before it starts.
+pub fn ensure_descriptors(n: usize) -> anyhow::Result<()> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let open = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count()) as u64;
+    let need = open + FDS_PER_WORKER * n as u64 + FDS_SPARE;
+    let mut limit = getrlimit(Resource::Nofile);
+    let soft = limit.current.unwrap_or(u64::MAX);
+    if need <= soft {
+        return Ok(());
+    }
+    let hard = limit.maximum.unwrap_or(u64::MAX);
+    if need > hard {
+        bail!(
+            "{n} workers need about {need} file descriptors, and this shell allows \
+             {hard} at most (`ulimit -Hn`): start fewer workers"
+        );
+    }
+    limit.current = Some(need);
+    setrlimit(Resource::Nofile, limit).with_context(|| {
+        format!(
+            "{n} workers need about {need} file descriptors; the limit is {soft} \
+             (`ulimit -n`) and could not be raised: raise it or start fewer workers"
+        )
+    })
+}
+
+/// The directory every one-shot server of this run puts its socket in, named
+/// after the program and this process: `<temp>/<program>-sockets-<pid>`.
+///
+/// ipc-channel makes each server's socket in a fresh directory under the
+/// temporary folder and removes it once a worker has connected. A run killed
+/// while workers start (Ctrl-C, SIGKILL, a worker that dies first) would leave
+/// those behind under anonymous names. Gathered here, they go with the
+/// directory: on every exit path, on Ctrl-C, and for a run that was killed
+/// outright, at the start of the next run of the same program.
+#[derive(Debug)]
+pub struct SocketDir {
+    path: PathBuf,
+    _on_signal: OnSignal,
+}
+
+impl SocketDir {
+    /// Creates the directory, sweeps those of dead runs, and points this
+    /// process's temporary folder at it.
+    ///
+    /// # Safety
+    ///
+    /// Sets the `TMPDIR` environment variable: call it while this process has
+    /// one thread only, first thing in `main`.
+    pub unsafe fn create() -> anyhow::Result<SocketDir> {
+        let base = std::env::temp_dir();
+        let program = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "workers".into());
+        let prefix = format!("{program}-sockets-");
+        sweep(&base, &prefix);
+        let path = base.join(format!("{prefix}{}", std::process::id()));
+        let made = std::fs::DirBuilder::new().mode(0o700).create(&path);
+        if let Err(e) = made.or_else(|e| match e.kind() {
+            // Left by a dead process whose pid we now have: ours to reuse.
+            std::io::ErrorKind::AlreadyExists => Ok(()),
+            _ => Err(e),
+        }) {
+            bail!(
+                "cannot create a directory for worker sockets in {} ({e}); set \
+                 TMPDIR to a writable directory",
+                base.display()
+            );
+        }
+        // SAFETY: the caller promises no other thread exists that could read
+        // or write the environment at the same time.
+        unsafe { std::env::set_var("TMPDIR", &path) };
+        let doomed = path.clone();
+        let _on_signal = OnSignal::new(move || {
+            let _ = std::fs::remove_dir_all(doomed);
+        });
+        Ok(SocketDir { path, _on_signal })
+    }
+}
+
+use std::os::unix::fs::DirBuilderExt;
+
+impl Drop for SocketDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Removes `<base>/<prefix><pid>` directories whose process is gone, and
+/// says so on standard error.
+fn sweep(base: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(prefix)
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id()
+            && !crate::ps::exists(pid)
+            && std::fs::remove_dir_all(entry.path()).is_ok()
+        {
+            eprintln!(
+                "note: removed {}, left by a run (pid {pid}) that was killed",
+                entry.path().display()
+            );
+        }
     }
 }
 
 impl<Down, Up> Drop for Pool<Down, Up> {
     /// Kills and reaps every worker not reaped yet. Harmless for those that were.
+    /// All are killed before any is waited for, so none lives on to see
+    /// another die and report it as news.
     fn drop(&mut self) {
         for m in &mut self.members {
             if let Ok(None) = m.child.try_wait() {
                 let _ = m.child.kill();
-                let _ = m.child.wait();
             }
+        }
+        for m in &mut self.members {
+            let _ = m.child.wait();
             interrupt::forget_child(pid_of(&m.child));
         }
     }
@@ -306,11 +641,21 @@ fn pid_of(child: &Child) -> Pid {
 
 /// What the parent hears from its workers.
 #[derive(Debug)]
-pub enum Heard<Up> {
+pub enum Heard<M> {
     /// Worker `.0` sent a message.
-    Message(usize, Up),
+    Message(usize, M),
     /// Worker `.0`'s channel closed: it exited, or died, or dropped its sender.
     Gone(usize),
+    /// Worker `.0` is alive but has said nothing, not even a heartbeat, for
+    /// `.1`: stopped, stuck, or starved of a core. Reported once.
+    Silent(usize, Duration),
+}
+
+/// What one worker's channel brought.
+enum News<M> {
+    Beat,
+    Message(M),
+    Closed,
 }
 
 /// One receiver for the messages of every worker, in arrival order.
@@ -318,14 +663,14 @@ pub enum Heard<Up> {
 /// An ipc-channel receiver cannot be shared by several processes, so each
 /// worker has its own channel to the parent and the inbox selects over all of
 /// them (`IpcReceiverSet`, a `poll` on their sockets).
-struct Inbox<Up> {
+struct Inbox<M> {
     set: IpcReceiverSet,
     /// Receiver-set ids to worker indexes.
     who: HashMap<u64, usize>,
-    _up: std::marker::PhantomData<Up>,
+    _m: std::marker::PhantomData<M>,
 }
 
-impl<Up> std::fmt::Debug for Inbox<Up> {
+impl<M> std::fmt::Debug for Inbox<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Inbox")
             .field("workers", &self.who.len())
@@ -333,41 +678,46 @@ impl<Up> std::fmt::Debug for Inbox<Up> {
     }
 }
 
-impl<Up: Serialize + DeserializeOwned> Inbox<Up> {
+impl<M: Serialize + DeserializeOwned> Inbox<M> {
     fn new() -> anyhow::Result<Self> {
         Ok(Inbox {
             set: IpcReceiverSet::new()?,
             who: HashMap::new(),
-            _up: std::marker::PhantomData,
+            _m: std::marker::PhantomData,
         })
     }
 
-    fn add(&mut self, index: usize, rx: IpcReceiver<Up>) -> anyhow::Result<()> {
+    fn add(&mut self, index: usize, rx: IpcReceiver<Up<M>>) -> anyhow::Result<()> {
         let id = self.set.add(rx)?;
         self.who.insert(id, index);
         Ok(())
     }
 
-    fn wait(&mut self, timeout: Duration) -> anyhow::Result<Vec<Heard<Up>>> {
+    /// What arrived within `timeout`, worker by worker, in arrival order.
+    fn wait(&mut self, timeout: Duration) -> anyhow::Result<Vec<(usize, News<M>)>> {
         use ipc_channel::TrySelectError;
         let results = match self.set.try_select_timeout(timeout) {
             Ok(r) => r,
             Err(TrySelectError::Empty) => return Ok(Vec::new()),
             Err(TrySelectError::IoError(e)) => return Err(e.into()),
         };
-        let mut heard = Vec::with_capacity(results.len());
+        let mut news = Vec::with_capacity(results.len());
         for r in results {
             match r {
                 IpcSelectionResult::MessageReceived(id, msg) => {
-                    let msg =
+                    let up =
                         msg.to().context("a worker sent a malformed message")?;
-                    heard.push(Heard::Message(self.who[&id], msg));
+                    let item = match up {
+                        Up::Beat => News::Beat,
+                        Up::Message(m) => News::Message(m),
+                    };
+                    news.push((self.who[&id], item));
                 }
                 IpcSelectionResult::ChannelClosed(id) => {
-                    heard.push(Heard::Gone(self.who[&id]));
+                    news.push((self.who[&id], News::Closed));
                 }
             }
         }
-        Ok(heard)
+        Ok(news)
     }
 }

@@ -38,6 +38,28 @@ pub fn exists(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// What process `pid` is doing, in words, from `/proc/<pid>/stat`: "stopped
+/// (SIGSTOP)", "running", "sleeping", ... or "gone".
+pub fn state(pid: u32) -> &'static str {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return "gone";
+    };
+    // The command name in parentheses may hold spaces: the state follows
+    // the last closing parenthesis.
+    let code = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim().chars().next());
+    match code {
+        Some('T') => "stopped (SIGSTOP)",
+        Some('t') => "stopped by a debugger",
+        Some('R') => "running",
+        Some('S') => "sleeping",
+        Some('D') => "waiting in the kernel",
+        Some('Z') => "exited, not yet reaped",
+        _ => "in an unknown state",
+    }
+}
+
 /// Waits up to `timeout` for `f` to return `Some`, polling every 10 ms.
 pub fn wait_for<T>(
     timeout: Duration,

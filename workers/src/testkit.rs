@@ -106,15 +106,19 @@ pub fn send_signal(pid: u32, signal: &str) {
 
 /// Names in `/dev/shm` and the temp folder that start with `prefix` and
 /// carry process id `pid`: what a run with that pid could leave behind.
+///
+/// That includes the run's directory of worker sockets,
+/// `<temp>/<prefix>-sockets-<pid>` (see `workers::pool::SocketDir`).
 pub fn leftovers(prefix: &str, pid: u32) -> Vec<String> {
     let mine = format!("{prefix}-{pid}-");
+    let sockets = format!("{prefix}-sockets-{pid}");
     [Path::new("/dev/shm"), &std::env::temp_dir()]
         .iter()
         .filter_map(|d| std::fs::read_dir(d).ok())
         .flatten()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(&mine))
+        .filter(|n| n.starts_with(&mine) || *n == sockets)
         .collect()
 }
 
@@ -122,8 +126,14 @@ pub fn leftovers(prefix: &str, pid: u32) -> Vec<String> {
 /// piped, and returns it with its children (workers, and a helper process
 /// where the flag has one) once they are all running.
 pub fn start_long(bin: &Path) -> (Child, Vec<u32>) {
+    start_long_with(bin, &[])
+}
+
+/// [`start_long`] with `extra` arguments (`--silence-ms 1000`, say).
+pub fn start_long_with(bin: &Path, extra: &[&str]) -> (Child, Vec<u32>) {
     let child = program(bin)
         .args(["--case", "prime", "--repeats", "100"])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -208,4 +218,63 @@ pub fn help_options(bin: &Path, sub: &[&str]) -> Vec<String> {
         .filter(|l| l.starts_with("--"))
         .filter_map(|l| l.split_whitespace().next().map(String::from))
         .collect()
+}
+
+/// Starts `bin args...` in a process group of its own, as a shell starts a
+/// job, and after `after` sends SIGINT to the whole group, as a terminal's
+/// Ctrl-C does: the workers that have started get it too. Returns the exit
+/// code, standard error, the pid, and every child seen meanwhile.
+pub fn ctrl_c_after(
+    bin: &Path,
+    args: &[&str],
+    after: Duration,
+) -> (Option<i32>, String, u32, Vec<u32>) {
+    use std::os::unix::process::CommandExt;
+    let child = program(bin)
+        .args(args)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let start = std::time::Instant::now();
+    let mut kids = Vec::new();
+    while start.elapsed() < after {
+        for k in ps::children_of(pid) {
+            if !kids.contains(&k) {
+                kids.push(k);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let group = format!("-{pid}");
+    let sent = std::process::Command::new("kill")
+        .args(["-s", "INT", "--", &group])
+        .status();
+    assert!(
+        sent.is_ok_and(|s| s.success()),
+        "kill -s INT -- {group} failed"
+    );
+    let (code, stderr) = ended(child);
+    (code, stderr, pid, kids)
+}
+
+/// Runs `script` with `sh -c` in a mount namespace of its own
+/// (`unshare --mount`), where it may mount a small tmpfs on /dev/shm without
+/// touching the machine's. `None` when this machine will not make one (not
+/// root, no `unshare`): the caller says it skipped, and why.
+pub fn in_private_mounts(script: &str) -> Option<Output> {
+    let probe = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "true"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        return None;
+    }
+    let out = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .envs(env())
+        .output()
+        .unwrap();
+    Some(out)
 }
