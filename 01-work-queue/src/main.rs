@@ -24,6 +24,9 @@ use workers::report::{Machine, Table, human_ns, print_json};
 use workers::stats::Summary;
 use workers::{clock, interrupt};
 
+// What `--json` prints is defined in lib.rs, where `cargo xtask` reads it too.
+use work_queue::Report;
+
 /// Worker processes pull numbers from a queue and report the primes among them.
 #[derive(Debug, Parser)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -374,31 +377,6 @@ fn serial(numbers: &[u64]) -> (Vec<u64>, u64) {
     let primes: Vec<u64> =
         numbers.iter().copied().filter(|&n| is_prime(n)).collect();
     (primes, clock::now_ns() - t)
-}
-
-/// Everything the default run measured, as `--json` prints it.
-#[derive(Debug, Serialize)]
-struct Report {
-    machine: Machine,
-    workers: usize,
-    batch: u32,
-    from: u64,
-    to: u64,
-    /// Primes found, ascending.
-    primes: Vec<u64>,
-    /// Numbers checked by each worker in the first round.
-    tasks_per_worker: Vec<u64>,
-    /// Every number checked exactly once, and the primes equal a serial run's.
-    exactly_once: bool,
-    /// Starting the worker processes, once.
-    startup_ns: u64,
-    serial_ns: Summary,
-    parallel_ns: Summary,
-    /// Wall time each task added beyond its share of the serial work.
-    overhead_per_task_ns: f64,
-    speedup: f64,
-    /// Workers that died, and what became of their tasks.
-    deaths: Vec<String>,
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {

@@ -7,54 +7,18 @@
 //! serial run in this process.
 
 use crate::{Broker, RunArgs, batches, serial, start};
-use serde::Serialize;
 use std::process::ExitCode;
 use workers::report::{Machine, Table, human_ns, print_json, ratio};
 use workers::stats::Summary;
+
+// What `--sweep --json` prints, defined where `cargo xtask` reads it too.
+use work_queue::{Leg, Row, SweepReport};
 
 /// Serial time each size aims for: long enough to time, short enough to sweep.
 const TARGET_NS: u64 = 50_000_000;
 /// Bounds on numbers per size: enough to spread, few enough for one per message.
 const MIN_TASKS: u64 = 256;
 const MAX_TASKS: u64 = 20_000;
-
-/// One way of sending the tasks, measured.
-#[derive(Debug, Serialize)]
-struct Leg {
-    /// Numbers per message.
-    batch: u32,
-    /// Wall time of a whole round.
-    wall_ns: Summary,
-    /// Wall time each task added beyond its share of the serial work: the
-    /// queue's cost per task (sending, receiving, waking up, serializing).
-    overhead_per_task_ns: f64,
-    /// Serial time over parallel time; above 1 the queue paid off.
-    speedup: f64,
-}
-
-/// The measurements for numbers of one size.
-#[derive(Debug, Serialize)]
-struct Row {
-    /// The numbers checked start here.
-    from: u64,
-    tasks: u64,
-    /// Median serial time per number: the task cost.
-    task_ns: f64,
-    serial_ns: Summary,
-    unbatched: Leg,
-    batched: Leg,
-}
-
-#[derive(Debug, Serialize)]
-struct SweepReport {
-    machine: Machine,
-    workers: usize,
-    rows: Vec<Row>,
-    /// The smallest task cost at which parallel beat serial, one per message.
-    crossover_unbatched_ns: Option<f64>,
-    /// The same with batching.
-    crossover_batched_ns: Option<f64>,
-}
 
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let workers = workers::worker_count(args.workers);

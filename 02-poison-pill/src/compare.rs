@@ -12,40 +12,14 @@
 use crate::Shutdown;
 use crate::broker::{self, Broker};
 use crate::cli::RunArgs;
-use serde::Serialize;
 use std::process::ExitCode;
 use std::time::Duration;
 use workers::prime::is_prime;
 use workers::report::{Machine, Table, human_ns, print_json};
 use workers::stats::Summary;
 
-/// One way of shutting down, timed over several rounds.
-#[derive(Debug, Serialize)]
-struct Compared {
-    how: Shutdown,
-    /// Queue dry to every worker reaped.
-    shutdown_ns: Summary,
-    /// Last result read to every worker reaped.
-    after_last_result_ns: Summary,
-    /// Numbers held by the workers when the shutdown began, per round.
-    held: Summary,
-    /// Numbers handed out but never finished, summed over the rounds.
-    lost_numbers: usize,
-    /// Primes missing from the results, summed over the rounds.
-    lost_primes: usize,
-}
-
-/// What `--compare --json` prints.
-#[derive(Debug, Serialize)]
-struct CompareReport {
-    machine: Machine,
-    workers: usize,
-    batch: u32,
-    from: u64,
-    to: u64,
-    rounds: u32,
-    ways: Vec<Compared>,
-}
+// What `--compare --json` prints, defined where `cargo xtask` reads it too.
+use poison_pill::{CompareReport, Compared};
 
 /// The same run ended each way, `repeats` times, fresh workers each time.
 pub fn run(args: &RunArgs, workers: usize) -> anyhow::Result<ExitCode> {

@@ -22,7 +22,8 @@
 //! - `compare.rs`: `--compare`, the pill, a hang-up and a kill, timed.
 //!
 //! What they all share: `broker.rs` (the parent's bookkeeping), `report.rs`
-//! (what a run found, and how it is printed) and `cli.rs` (the flags).
+//! (how a run's findings are printed), `cli.rs` (the flags) and `lib.rs` (the
+//! `--json` documents, and the ways of ending they name).
 
 mod broker;
 mod cli;
@@ -34,9 +35,8 @@ mod report;
 mod too_few_pills;
 
 use broker::Broker;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use cli::{Cli, Role, RunArgs};
-use report::{Ending, Report, WorkerEnding};
 use serde::{Deserialize, Serialize};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -44,6 +44,10 @@ use workers::pool::{Exit, WorkerArgs, WorkerEnd};
 use workers::prime::is_prime;
 use workers::report::{Machine, print_json};
 use workers::{clock, interrupt, ps};
+
+// What `--json` prints, and the ways of ending (`Shutdown`) it names, are
+// defined in lib.rs, where `cargo xtask` reads them too.
+use poison_pill::{Ending, Report, Shutdown, WorkerEnding};
 
 // ANCHOR: messages
 /// Parent to worker.
@@ -98,18 +102,6 @@ fn worker(link: &WorkerArgs, crash: bool) -> anyhow::Result<()> {
     }
 }
 // ANCHOR_END: worker
-
-/// How the parent ends its workers once the queue is empty.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum Shutdown {
-    /// A stop message per worker, behind its work; each answers and exits
-    Pill,
-    /// Drop every sender: a worker's receive fails once its channel is empty
-    Close,
-    /// SIGKILL: immediate, and whatever the workers still held is lost
-    Kill,
-}
 
 // The pool's bookkeeping (starting workers, feeding them, hearing their
 // replies) is in broker.rs; its shutdown, the subject of this chapter, is here.

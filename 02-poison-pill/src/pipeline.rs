@@ -20,6 +20,9 @@ use workers::pool::{Heard, Pool, WorkerArgs, WorkerEnd};
 use workers::prime::is_prime;
 use workers::report::{Machine, Table, human_ns, print_json};
 
+// What `--pipeline --json` prints, defined where `cargo xtask` reads it too.
+use poison_pill::{PipelineReport, StageRow};
+
 /// The stages, in the order items flow.
 const STAGES: [&str; 3] = ["produce", "check", "collect"];
 
@@ -183,35 +186,6 @@ fn passed(handled: u64, primes: Option<Vec<u64>>) -> StageReply {
     }
 }
 
-/// One stage's part, as the parent saw it.
-#[derive(Debug, Serialize)]
-struct StageRow {
-    stage: &'static str,
-    /// Numbers (produce, check) or primes (collect) it handled.
-    handled: u64,
-    /// When it passed the pill on, after the producer did.
-    passed_ns: u64,
-    /// How its process ended.
-    exit: String,
-}
-
-/// What `--pipeline --json` prints.
-#[derive(Debug, Serialize)]
-struct PipelineReport {
-    machine: Machine,
-    from: u64,
-    to: u64,
-    batch: u32,
-    shutdown: Shutdown,
-    stages: Vec<StageRow>,
-    /// Primes collected, ascending.
-    primes: Vec<u64>,
-    /// The same primes a serial run finds.
-    complete: bool,
-    /// From the producer passing the pill to every stage reaped.
-    shutdown_ns: u64,
-}
-
 /// Why `--pipeline` cannot be used as given: a line of stages ends by what
 /// travels down it, a pill or a hang-up; a kill from the parent shows nothing.
 pub fn refused(args: &RunArgs) -> Option<String> {
@@ -308,7 +282,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
         let (at, handled) = replies[s].context("every stage reported")?;
         rows.push(StageRow {
-            stage: name,
+            stage: name.to_string(),
             handled,
             passed_ns: at.saturating_sub(first),
             exit: exit.to_string(),

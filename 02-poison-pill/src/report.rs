@@ -1,61 +1,10 @@
-//! What a run found, as `--json` prints it, and the text report for people.
+//! What a run found, in words and a table for people.
 //!
-//! `cargo xtask measure` and the book read these documents, so the field
-//! names are fixed: rename a field and a chart or a claim in the book breaks.
+//! With `--json` the program prints the `Report` itself instead; its type is
+//! in lib.rs, where `cargo xtask` reads it too.
 
-use crate::{Shutdown, crash, too_few_pills};
-use serde::Serialize;
-use workers::report::{Machine, Table, human_ns};
-
-/// Everything one run measured, as `--json` prints it.
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub machine: Machine,
-    pub workers: usize,
-    pub batch: u32,
-    pub from: u64,
-    pub to: u64,
-    pub pills: usize,
-    /// Primes a serial run finds in the range (not run after Ctrl-C).
-    pub expected: Option<usize>,
-    /// Primes the workers' finished batches held, ascending.
-    pub primes: Vec<u64>,
-    /// Every prime found once, none missing, none twice.
-    pub complete: bool,
-    /// Numbers each worker finished.
-    pub tasks_per_worker: Vec<u64>,
-    /// Workers that died while there was work.
-    pub deaths: Vec<String>,
-    /// Numbers never handed out because Ctrl-C stopped the feeding.
-    pub never_started: usize,
-    pub ending: Ending,
-}
-
-/// How the workers ended.
-#[derive(Debug, Clone, Serialize)]
-pub struct Ending {
-    pub how: Shutdown,
-    /// From the queue running dry to every worker reaped.
-    pub shutdown_ns: u64,
-    /// From the last result read (or the queue running dry, if later) to
-    /// every worker reaped: the cost of the ending itself.
-    pub after_last_result_ns: u64,
-    /// Numbers that were handed out but never finished.
-    pub lost_numbers: usize,
-    pub per_worker: Vec<WorkerEnding>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct WorkerEnding {
-    /// Numbers it held when the shutdown began.
-    pub held: usize,
-    /// When it answered the pill or hung up, after the shutdown began.
-    pub answered_ns: Option<u64>,
-    /// How its process ended; none if it had died before.
-    pub exit: Option<String>,
-    /// It did not stop by the deadline and was killed.
-    pub overstayed: bool,
-}
+use crate::{Report, Shutdown, crash, too_few_pills};
+use workers::report::{Table, human_ns};
 
 /// The text report: how the workers ended, what was found, and a verdict.
 pub fn print_run(r: &Report) {

@@ -25,9 +25,10 @@ use workers::clock;
 use workers::flag::SearchArgs;
 use workers::interrupt::{self, OnSignal};
 use workers::report::{Table, human_ns, print_json};
-use workers::search::{
-    Case, Outcome, Searched, StopFlag, candidate, candidates, search,
-};
+use workers::search::{Outcome, Searched, StopFlag, candidate, candidates, search};
+
+// What `coordinate --json` prints, defined in lib.rs where others read it too.
+use redis_flag::{DistributedReport, WorkerLine};
 
 /// `coordinate`: the search cut into ranges on a Redis list.
 #[derive(Debug, clap::Args)]
@@ -402,32 +403,6 @@ impl Tally {
     }
 }
 
-/// One worker's part, as the coordinator heard it.
-#[derive(Debug, Default, Serialize)]
-struct WorkerLine {
-    ranges: u64,
-    tried: u64,
-    answered_pill: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct Report {
-    run: String,
-    case: Case,
-    n: u64,
-    chunks: u32,
-    check_every: u64,
-    factor: Option<u64>,
-    /// Ranges whose results came back.
-    ranges_reported: u64,
-    /// Per worker name.
-    workers: BTreeMap<String, WorkerLine>,
-    /// From the ranges queued to the answer (a factor, or every range searched).
-    answer_ns: u64,
-    /// From the answer to every worker's reply to its pill.
-    shutdown_ns: u64,
-}
-
 pub fn coordinate(args: &Coordinate) -> anyhow::Result<()> {
     let url = &args.server.redis_url;
     let run = (args.run_id.clone())
@@ -527,7 +502,7 @@ pub fn coordinate(args: &Coordinate) -> anyhow::Result<()> {
     // ANCHOR_END: pills
     locals.reap()?;
 
-    let report = Report {
+    let report = DistributedReport {
         run,
         case: args.search.case,
         n,
@@ -577,7 +552,7 @@ impl Locals {
     }
 }
 
-fn print_run(r: &Report) {
+fn print_run(r: &DistributedReport) {
     println!(
         "Run {}: is {} prime? {} ranges of divisors from 3 to {}, on a Redis list;\n\
          workers look at the stop key every {} candidates.\n",

@@ -741,18 +741,28 @@ impl Measured {
 }
 
 /// Everything one run of a flag chapter measured, as `--json` prints it.
+///
+/// `cargo xtask` reads the same type back from `book/src/measured/` for the
+/// book's tables and charts. Times are nanoseconds; a [`Summary`] is over
+/// the searches timed (`--repeats`), the samples of one look, or the stop
+/// trials (`--trials`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
+    /// The machine the run was measured on.
     pub machine: Machine,
-    /// What the flag is.
+    /// What the flag is, in a few words.
     pub flag: String,
+    /// The number searched, by name.
     pub case: Case,
+    /// The number searched.
     pub n: u64,
+    /// Worker processes started.
     pub workers: usize,
+    /// Candidates a worker tries between looks at the flag.
     pub check_every: u64,
     /// The smallest factor found, if any.
     pub factor: Option<u64>,
-    /// Each worker's last search.
+    /// Each worker's last search, by worker index.
     pub per_worker: Vec<WorkerRow>,
     /// Wall time of the parallel search, flag checked every `check_every`.
     pub parallel_ns: Summary,
@@ -762,13 +772,14 @@ pub struct Report {
     pub unchecked_ns: Option<Summary>,
     /// Nanoseconds per look at this flag, from a worker.
     pub check_ns: Summary,
-    /// The floor: an atomic load in the process's own memory.
+    /// The floor: nanoseconds per atomic load in the process's own memory.
     pub local_check_ns: Summary,
-    /// For scale: one ipc-channel message there and back.
+    /// For scale: nanoseconds of one ipc-channel message there and back.
     pub round_trip_ns: Summary,
-    /// From raising the flag to every worker stopped, over the trials.
+    /// Nanoseconds from raising the flag to every worker stopped.
     pub stop_latency_ns: Summary,
-    /// Worker time spent after the flag went up, in the last search.
+    /// Nanoseconds of worker time spent after the flag went up, summed over
+    /// the workers of the last search.
     pub wasted_ns: u64,
     /// With `--count`: what the shared counter said.
     pub counted: Option<Counted>,
@@ -777,6 +788,7 @@ pub struct Report {
 /// The lost-update demonstration: every worker added one `per_worker` times.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Counted {
+    /// Adds each worker made.
     pub per_worker: u64,
     /// What a counter that lost nothing would say.
     pub expected: u64,
@@ -792,11 +804,20 @@ pub struct WorkerRow {
     /// The candidate numbers it was given.
     pub share: Range<u64>,
     pub searched: Searched,
-    /// How long after the finder raised the flag this worker stopped.
+    /// Nanoseconds after the finder raised the flag that this worker
+    /// stopped; none unless the flag is what stopped it.
     pub after_flag_ns: Option<u64>,
 }
 
 impl Report {
+    /// What looking at the flag added to the parallel search, in percent of
+    /// the same search never looking (medians). `None` unless the run
+    /// timed that search (the prime case does).
+    pub fn overhead_pct(&self) -> Option<f64> {
+        let never = self.unchecked_ns.as_ref()?.median;
+        Some((self.parallel_ns.median - never) / never * 100.0)
+    }
+
     /// Prints the report: one JSON document with `json`, else words and tables.
     pub fn print(&self, json: bool) -> anyhow::Result<()> {
         if json {
@@ -857,8 +878,7 @@ impl Report {
             "Parallel against serial: {}.",
             ratio(r.serial_ns.median / r.parallel_ns.median)
         );
-        if let Some(u) = &r.unchecked_ns {
-            let overhead = (r.parallel_ns.median - u.median) / u.median * 100.0;
+        if let Some(overhead) = r.overhead_pct() {
             println!("Looking at the flag cost {overhead:+.1}% of the search time.");
         }
         println!(

@@ -1,0 +1,96 @@
+//! The documents `01-work-queue --json` prints, as types: nothing else.
+//!
+//! The program (`main.rs`, `sweep.rs`) fills them in and prints them;
+//! `cargo xtask` reads them back from `book/src/measured/` to make the book's
+//! tables and charts. One definition serves both sides, so a field renamed
+//! here fails to compile or to load there, instead of turning into a blank
+//! cell in the book. The lesson itself is in `main.rs`.
+//!
+//! Times are nanoseconds of wall time, as a [`Summary`] over the rounds
+//! timed (`--repeats`) where several were.
+
+use serde::{Deserialize, Serialize};
+use workers::report::Machine;
+use workers::stats::Summary;
+
+/// Everything a plain run measured, as `--json` prints it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    /// The machine the run was measured on.
+    pub machine: Machine,
+    /// Worker processes started.
+    pub workers: usize,
+    /// Numbers per message.
+    pub batch: u32,
+    /// The first number checked.
+    pub from: u64,
+    /// The end of the range checked (exclusive).
+    pub to: u64,
+    /// Primes found, ascending.
+    pub primes: Vec<u64>,
+    /// Numbers checked by each worker in the first round, by worker index.
+    pub tasks_per_worker: Vec<u64>,
+    /// Every number checked exactly once, and the primes equal a serial run's.
+    pub exactly_once: bool,
+    /// Nanoseconds to start the worker processes, once.
+    pub startup_ns: u64,
+    /// Nanoseconds to check every number in one process, no queue.
+    pub serial_ns: Summary,
+    /// Nanoseconds to check every number through the queue.
+    pub parallel_ns: Summary,
+    /// Nanoseconds of wall time each task added beyond its share of the
+    /// serial work (medians): the queue's cost per task.
+    pub overhead_per_task_ns: f64,
+    /// Serial time over parallel time (medians); above 1 the queue paid off.
+    pub speedup: f64,
+    /// Workers that died, and what became of their tasks, one line each.
+    pub deaths: Vec<String>,
+}
+
+/// What `--sweep --json` prints: queue cost against task cost.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SweepReport {
+    /// The machine the sweep was measured on.
+    pub machine: Machine,
+    /// Worker processes started.
+    pub workers: usize,
+    /// One row per size of number, smallest (cheapest task) first.
+    pub rows: Vec<Row>,
+    /// Nanoseconds per task of the first row where parallel beat serial, one
+    /// number per message; none if it never did.
+    pub crossover_unbatched_ns: Option<f64>,
+    /// The same with batching.
+    pub crossover_batched_ns: Option<f64>,
+}
+
+/// The sweep's measurements for numbers of one size.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    /// The numbers checked start here (a power of 10).
+    pub from: u64,
+    /// How many numbers were checked.
+    pub tasks: u64,
+    /// Nanoseconds per number, serially (median): the task cost.
+    pub task_ns: f64,
+    /// Nanoseconds to check them all in one process.
+    pub serial_ns: Summary,
+    /// One number per message.
+    pub unbatched: Leg,
+    /// Many numbers per message.
+    pub batched: Leg,
+}
+
+/// One way of sending the sweep's tasks, measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Leg {
+    /// Numbers per message.
+    pub batch: u32,
+    /// Nanoseconds of wall time for a whole round.
+    pub wall_ns: Summary,
+    /// Nanoseconds of wall time each task added beyond its share of the
+    /// serial work (medians): the queue's cost per task (sending, receiving,
+    /// waking up, serializing).
+    pub overhead_per_task_ns: f64,
+    /// Serial time over parallel time (medians); above 1 the queue paid off.
+    pub speedup: f64,
+}
