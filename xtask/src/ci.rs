@@ -1,6 +1,7 @@
 //! `cargo xtask ci`: everything CI checks, in one command a newcomer can run.
 
-use crate::{book, root};
+use crate::book;
+use crate::workspace::{root, step};
 use anyhow::{Context, bail};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -65,20 +66,6 @@ fn count(summary: &str, label: &str) -> u64 {
         .find_map(|part| part.trim().trim_start_matches("ok. ").strip_suffix(label))
         .and_then(|n| n.trim_start_matches("FAILED. ").trim().parse().ok())
         .unwrap_or(0)
-}
-
-/// Runs a command in the workspace root, failing if it fails.
-pub fn step(program: &str, args: &[&str]) -> anyhow::Result<()> {
-    println!("xtask ci: $ {program} {}", args.join(" "));
-    let status = Command::new(program)
-        .args(args)
-        .current_dir(root())
-        .status()
-        .with_context(|| format!("cannot run {program}"))?;
-    if !status.success() {
-        bail!("`{program} {}` failed ({status})", args.join(" "));
-    }
-    Ok(())
 }
 
 /// The output of `program --version`, if it runs.

@@ -8,7 +8,7 @@
 //! `# not run by the checks` (placeholders, a recipe that waits for another
 //! terminal) is skipped, and counted as skipped.
 
-use crate::root;
+use crate::workspace::{root, step};
 use anyhow::{Context, bail};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -109,7 +109,7 @@ pub fn check(markdown: &[std::path::PathBuf]) -> anyhow::Result<Vec<String>> {
         all.extend(shown);
         skipped += skip;
     }
-    crate::ci::step("cargo", &["build", "--workspace", "--bins"])?;
+    step("cargo", &["build", "--workspace", "--bins"])?;
     // The programs that need Redis get a server of their own, as in the tests.
     let redis = RedisServer::start(&[])?;
     let mut problems = Vec::new();

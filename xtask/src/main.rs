@@ -6,14 +6,21 @@
 //!   (mdbook, redis-server), then runs fmt, clippy, every test and the book
 //!   checks. `.ci/run` calls it and nothing else.
 
+// Who uses whom, top to bottom; no module uses one above it:
+//
+//   main -> ci -> book (the checks) -> render (tables, charts) -> data
+//   main -> measure (runs the programs, writes files) -> render, data
+//   book -> commands (runs every command the book shows)
+//   workspace (the root folder, running a command) under them all
 mod book;
-mod charts;
 mod ci;
 mod commands;
+mod data;
 mod measure;
+mod render;
+mod workspace;
 
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
@@ -36,14 +43,6 @@ enum Task {
     /// Only the book checks: includes, anchors, links, measured files, every
     /// command shown, mdbook build
     Book,
-}
-
-/// The workspace root (the parent of this crate's folder).
-fn root() -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.parent()
-        .expect("xtask lives inside the workspace")
-        .to_path_buf()
 }
 
 fn main() -> ExitCode {

@@ -1,22 +1,13 @@
 //! The book's charts, drawn as SVG from the measured data by plotters.
 //!
-//! Each chart reads the same `--json` files the tables do, so a rerun of
-//! `cargo xtask measure` redraws them, and the book's checks redraw them to
+//! Each chart is drawn from the same typed data the tables are, so a rerun
+//! of `cargo xtask measure` redraws them, and the book's checks redraw them to
 //! confirm the committed files are current.
 
-use crate::book::{measured, overhead_pct};
+use crate::data::Data;
+use anyhow::Context;
 use plotters::prelude::*;
-use serde_json::Value;
-
-/// Draws one chart: the SVG text.
-type Draw = fn() -> anyhow::Result<String>;
-
-/// Every chart, by file name under `book/src/measured/`.
-pub const CHARTS: &[(&str, Draw)] = &[
-    ("cost-per-look.svg", cost_per_look),
-    ("check-interval.svg", check_interval),
-    ("queue-cost.svg", queue_cost),
-];
+use workers::report::human_ns;
 
 const SIZE: (u32, u32) = (760, 420);
 const FONT: (&str, u32) = ("sans-serif", 15);
@@ -78,24 +69,19 @@ fn legend<'b>(chart: &mut LogChart<'b, 'b>) -> anyhow::Result<()> {
         .map_err(plot_error)
 }
 
-fn median(v: &Value, key: &str) -> f64 {
-    v[key]["median"].as_f64().unwrap_or(f64::NAN)
-}
-
 /// One look at each flag, on a log scale: the chart of the whole book.
-fn cost_per_look() -> anyhow::Result<String> {
-    let (mmap, _) = measured("05-prime.json")?;
-    let (raw, _) = measured("04-prime.json")?;
-    let (manager, _) = measured("03-prime.json")?;
-    let (redis, _) = measured("06-poll-k100000.json")?;
-    let (push, _) = measured("06-push-k1000.json")?;
+pub fn cost_per_look(d: &Data) -> anyhow::Result<String> {
+    // Nanoseconds per look, medians.
     let bars = [
-        ("own memory (floor)", median(&mmap, "local_check_ns")),
-        ("RawValue: shared memory", median(&raw, "check_ns")),
-        ("mmap: mapped file", median(&mmap, "check_ns")),
-        ("Redis, pushed", median(&push, "check_ns")),
-        ("Manager: a round trip", median(&manager, "check_ns")),
-        ("Redis, polled: a round trip", median(&redis, "check_ns")),
+        ("own memory (floor)", d.mmap.output.local_check_ns.median),
+        ("RawValue: shared memory", d.raw.output.check_ns.median),
+        ("mmap: mapped file", d.mmap.output.check_ns.median),
+        ("Redis, pushed", d.push.output.check_ns.median),
+        ("Manager: a round trip", d.manager.output.check_ns.median),
+        (
+            "Redis, polled: a round trip",
+            d.redis().output.check_ns.median,
+        ),
     ];
     svg(SIZE, |root| {
         let n = bars.len() as f64;
@@ -124,7 +110,7 @@ fn cost_per_look() -> anyhow::Result<String> {
                     BLUE.mix(0.6).filled(),
                 )])
                 .map_err(plot_error)?;
-            let label = format!("{name}: {}", workers::report::human_ns(*ns));
+            let label = format!("{name}: {}", human_ns(*ns));
             // Labels of short bars go beyond the bar's end, of long ones inside.
             let x = if *ns < 1e3 { ns * 1.6 } else { 0.15 };
             chart
@@ -137,17 +123,16 @@ fn cost_per_look() -> anyhow::Result<String> {
 
 /// "Talk less": the Redis flag polled at four intervals, overhead against
 /// stop latency.
-fn check_interval() -> anyhow::Result<String> {
+pub fn check_interval(d: &Data) -> anyhow::Result<String> {
+    // (candidates between looks, overhead in %, stop latency p50 and p99 in µs)
     let mut points = Vec::new();
-    for k in ["1000", "10000", "100000", "1000000"] {
-        let (v, _) = measured(&format!("06-poll-k{k}.json"))?;
-        let every = v["check_every"].as_f64().unwrap_or(f64::NAN);
-        let latency = &v["stop_latency_ns"];
+    for m in &d.polls {
+        let latency = &m.output.stop_latency_ns;
         points.push((
-            every,
-            overhead_pct(&v),
-            latency["median"].as_f64().unwrap_or(f64::NAN) / 1e3,
-            latency["p99"].as_f64().unwrap_or(f64::NAN) / 1e3,
+            m.output.check_every as f64,
+            m.overhead_pct()?,
+            latency.median / 1e3,
+            latency.p99 / 1e3,
         ));
     }
     svg((SIZE.0, 380), |root| {
@@ -212,20 +197,30 @@ fn check_interval() -> anyhow::Result<String> {
 
 /// Chapter 1: speedup against task cost, one number per message and batched,
 /// with break-even and the crossovers marked.
-fn queue_cost() -> anyhow::Result<String> {
-    let (sweep, _) = measured("01-sweep.json")?;
-    let rows = sweep["rows"].as_array().cloned().unwrap_or_default();
-    let leg = |name: &str| -> Vec<(f64, f64)> {
-        rows.iter()
-            .map(|r| {
-                let task = r["task_ns"].as_f64().unwrap_or(f64::NAN);
-                (task, r[name]["speedup"].as_f64().unwrap_or(f64::NAN))
-            })
-            .collect()
-    };
-    let batch = rows
-        .first()
-        .map_or(Value::Null, |r| r["batched"]["batch"].clone());
+pub fn queue_cost(d: &Data) -> anyhow::Result<String> {
+    let sweep = &d.sweep.output;
+    let batch = (sweep.rows.first())
+        .with_context(|| format!("{} has no rows", d.sweep.file))?
+        .batched
+        .batch;
+    // Each leg: (task cost in ns, speedup) per row, and where parallel first
+    // won, if it did.
+    let unbatched = sweep.rows.iter().map(|r| (r.task_ns, r.unbatched.speedup));
+    let batched = sweep.rows.iter().map(|r| (r.task_ns, r.batched.speedup));
+    let legs = [
+        (
+            unbatched.collect::<Vec<_>>(),
+            sweep.crossover_unbatched_ns,
+            RED,
+            "1 per message".to_string(),
+        ),
+        (
+            batched.collect(),
+            sweep.crossover_batched_ns,
+            BLUE,
+            format!("{batch} per message"),
+        ),
+    ];
     svg(SIZE, |root| {
         let mut chart = ChartBuilder::on(&root)
             .caption("Parallel against serial, by the cost of one task", FONT)
@@ -254,11 +249,7 @@ fn queue_cost() -> anyhow::Result<String> {
             .legend(|(x, y)| {
                 PathElement::new([(x, y), (x + 16, y)], BLACK.mix(0.5))
             });
-        for (key, color, name) in [
-            ("unbatched", RED, "1 per message".to_string()),
-            ("batched", BLUE, format!("{batch} per message")),
-        ] {
-            let line = leg(key);
+        for (line, crossing, color, name) in legs {
             chart
                 .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
                 .map_err(plot_error)?
@@ -270,7 +261,6 @@ fn queue_cost() -> anyhow::Result<String> {
                 .draw_series(line.iter().map(|&p| Circle::new(p, 4, color.filled())))
                 .map_err(plot_error)?;
             // The crossover: the first task cost where parallel won.
-            let crossing = sweep[format!("crossover_{key}_ns")].as_f64();
             if let Some(x) = crossing {
                 chart
                     .draw_series([Circle::new((x, 1.0), 9, color.stroke_width(2))])

@@ -1,0 +1,235 @@
+//! The list of measured files: every file a program's run writes under
+//! `book/src/measured/`, with the command that writes it.
+//!
+//! A `.txt` file holds what a student sees, under a stamp line and the command
+//! itself; a `.json` file wraps the program's `--json` document with the same
+//! stamp (see [`super::Measured`]). `cargo xtask measure` runs these; the book
+//! checks look for exactly these files, and for nothing else.
+
+/// One command whose output the book shows.
+#[derive(Debug)]
+pub struct Measurement {
+    /// File name under `book/src/measured/`; `.json` runs with `--json`.
+    pub file: &'static str,
+    /// The binary, as `cargo run --bin` names it.
+    pub bin: &'static str,
+    /// Its arguments.
+    pub args: &'static [&'static str],
+    /// Worker to kill with SIGKILL once the run is under way, to show a fault.
+    /// The file then holds what the program said on stderr, and its exit code.
+    pub kill_worker: Option<usize>,
+    /// The exit code the run is meant to end with: a demonstration of a
+    /// fault exits non-zero, and the file then ends by saying so.
+    pub exit: i32,
+}
+
+impl Measurement {
+    const fn of(
+        file: &'static str,
+        bin: &'static str,
+        args: &'static [&'static str],
+    ) -> Self {
+        Measurement {
+            file,
+            bin,
+            args,
+            kill_worker: None,
+            exit: 0,
+        }
+    }
+
+    const fn exiting(self, exit: i32) -> Self {
+        Measurement { exit, ..self }
+    }
+
+    const fn killing(self, worker: usize) -> Self {
+        Measurement {
+            kill_worker: Some(worker),
+            ..self
+        }
+    }
+
+    /// The command as a student types it.
+    pub fn command(&self) -> String {
+        let mut c = format!("cargo run --bin {}", self.bin);
+        if !self.args.is_empty() || self.file.ends_with(".json") {
+            c.push_str(" --");
+        }
+        for a in self.args {
+            c.push(' ');
+            c.push_str(a);
+        }
+        if self.file.ends_with(".json") {
+            c.push_str(" --json");
+        }
+        c
+    }
+}
+
+/// Heavy numbers: near 10^12 a prime takes half a million divisions.
+const HEAVY: &[&str] = &["--from", "1000000000000", "--to", "1000000010000"];
+const HEAVY_64: &[&str] = &[
+    "--from",
+    "1000000000000",
+    "--to",
+    "1000000010000",
+    "--batch",
+    "64",
+];
+/// The prime case, where the flag's cost is a few percent at most: medians of
+/// 7 searches, because single searches on a shared machine vary by as much.
+const PRIME: &[&str] = &["--case", "prime", "--repeats", "7"];
+const COUNT_RAW: &[&str] = &[
+    "--case",
+    "early",
+    "--repeats",
+    "1",
+    "--trials",
+    "5",
+    "--count",
+    "1000000",
+];
+const HEAVY_4: &[&str] = &[
+    "--from",
+    "1000000000000",
+    "--to",
+    "1000000010000",
+    "--batch",
+    "4",
+];
+
+/// The text's order (join, then read) with more results than a channel holds.
+const DEADLOCK: &[&str] = &["--join-first", "--from", "1000000", "--to", "1100000"];
+
+/// Chapter 6's sweep of the check interval on the prime case, where every
+/// look is overhead; the dearest settings are searched once.
+const POLL_K1000: &[&str] = &[
+    "--case",
+    "prime",
+    "--check-every",
+    "1000",
+    "--repeats",
+    "1",
+    "--trials",
+    "20",
+];
+const POLL_K10000: &[&str] = &[
+    "--case",
+    "prime",
+    "--check-every",
+    "10000",
+    "--repeats",
+    "3",
+    "--trials",
+    "20",
+];
+const POLL_K100000: &[&str] = &[
+    "--case",
+    "prime",
+    "--check-every",
+    "100000",
+    "--repeats",
+    "5",
+    "--trials",
+    "20",
+];
+const POLL_K1000000: &[&str] = &[
+    "--case",
+    "prime",
+    "--check-every",
+    "1000000",
+    "--repeats",
+    "5",
+    "--trials",
+    "20",
+];
+const PUSH_K1000: &[&str] = &[
+    "--case",
+    "prime",
+    "--push",
+    "--check-every",
+    "1000",
+    "--repeats",
+    "5",
+    "--trials",
+    "20",
+];
+
+/// Every measurement, in the order they run.
+pub const MEASUREMENTS: &[Measurement] = &[
+    Measurement::of("01-default.txt", "01-work-queue", &[]),
+    Measurement::of(
+        "01-slow-worker.txt",
+        "01-work-queue",
+        &["--slow-worker", "1", "--repeats", "1"],
+    ),
+    Measurement::of("01-batched.txt", "01-work-queue", &["--batch", "64"]),
+    Measurement::of("01-sweep.json", "01-work-queue", &["--sweep"]),
+    Measurement::of("01-heavy-1.json", "01-work-queue", HEAVY),
+    Measurement::of("01-heavy-64.json", "01-work-queue", HEAVY_64),
+    Measurement::of("01-killed-worker.txt", "01-work-queue", HEAVY_4).killing(1),
+    Measurement::of("02-default.txt", "02-poison-pill", &[]),
+    Measurement::of("02-pills.txt", "02-poison-pill", &["--pills", "1"]).exiting(1),
+    Measurement::of("02-crash.txt", "02-poison-pill", &["--crash-worker", "1"])
+        .exiting(1),
+    Measurement::of("02-join-first.txt", "02-poison-pill", &["--join-first"]),
+    Measurement::of("02-deadlock.txt", "02-poison-pill", DEADLOCK).exiting(1),
+    Measurement::of("02-pipeline.txt", "02-poison-pill", &["--pipeline"]),
+    Measurement::of("02-compare.json", "02-poison-pill", &["--compare"]),
+    Measurement::of("03-default.txt", "03-manager-flag", &[]),
+    Measurement::of(
+        "03-prime.json",
+        "03-manager-flag",
+        &["--case", "prime", "--count", "2000"],
+    ),
+    Measurement::of(
+        "03-prime-k1000.json",
+        "03-manager-flag",
+        &[
+            "--case",
+            "prime",
+            "--check-every",
+            "1000",
+            "--repeats",
+            "1",
+            "--trials",
+            "10",
+        ],
+    ),
+    Measurement::of("04-default.txt", "04-rawvalue-flag", &[]),
+    Measurement::of("04-count.txt", "04-rawvalue-flag", COUNT_RAW),
+    Measurement::of("04-count.json", "04-rawvalue-flag", COUNT_RAW),
+    Measurement::of("04-prime.json", "04-rawvalue-flag", PRIME),
+    Measurement::of("05-default.txt", "05-mmap-flag", &[]),
+    Measurement::of("05-prime.txt", "05-mmap-flag", PRIME),
+    Measurement::of("05-prime.json", "05-mmap-flag", PRIME),
+    Measurement::of("05-early.json", "05-mmap-flag", &["--case", "early"]),
+    Measurement::of("06-default.txt", "06-redis-flag", &[]),
+    Measurement::of("06-poll-k1000.json", "06-redis-flag", POLL_K1000),
+    Measurement::of("06-poll-k10000.json", "06-redis-flag", POLL_K10000),
+    Measurement::of("06-poll-k100000.json", "06-redis-flag", POLL_K100000),
+    Measurement::of("06-poll-k1000000.json", "06-redis-flag", POLL_K1000000),
+    Measurement::of("06-push-k1000.json", "06-redis-flag", PUSH_K1000),
+    Measurement::of(
+        "06-distributed.txt",
+        "06-redis-flag",
+        &["coordinate", "--local-workers", "2", "--run-id", "demo"],
+    ),
+];
+
+/// The program whose flag lives in Redis: `measure` starts a server of its
+/// own for it and hands over the URL in `REDIS_URL`, so the commands shown
+/// are the ones a student types against their own server.
+pub const REDIS_BIN: &str = "06-redis-flag";
+
+/// The same measurements in Python, for the side-by-side tables: the file
+/// (a [`super::SideBySide`] document) and the command that prints it.
+pub const PYTHON: &str = "py-side-by-side.json";
+pub const PYTHON_CMD: &[&str] = &["python/side_by_side.py", "--json"];
+
+/// The floor for chapter 6: Redis's own benchmark, one client, GET only. The
+/// file (a [`super::RedisBenchmark`] document, which `measure` makes from
+/// the benchmark's CSV) and the benchmark's arguments.
+pub const REDIS_FLOOR: &str = "06-redis-benchmark.json";
+pub const REDIS_FLOOR_ARGS: &[&str] =
+    &["-c", "1", "-n", "20000", "-t", "get", "--csv"];

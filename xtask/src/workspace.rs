@@ -1,0 +1,42 @@
+//! The workspace: where it is, and running a command in it.
+//!
+//! Every other module needs these; they need no other module, so they sit
+//! at the bottom of the module graph.
+
+use anyhow::{Context, bail};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The workspace root (the parent of this crate's folder).
+pub fn root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+/// Runs a command in the workspace root, echoed, failing if it fails.
+pub fn step(program: &str, args: &[&str]) -> anyhow::Result<()> {
+    println!("xtask ci: $ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot run {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Runs a command in the workspace root and returns its trimmed stdout.
+pub fn sh(program: &str, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .output()?;
+    if !out.status.success() {
+        bail!("{program} {} failed", args.join(" "));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
