@@ -108,7 +108,7 @@ fn long_run_with(workers: &str, extra: &[&str]) -> (Child, Vec<u32>) {
         .args(["--from", "1000000000000", "--to", "1000000100000"])
         .args(["--workers", workers, "--batch", "4", "--repeats", "1"])
         .args(extra)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

@@ -67,7 +67,15 @@ pub fn parent_main(
 /// A worker's or helper's `main`, around `run`: an error becomes one line and
 /// exit status 1. Ctrl-C is the parent's business (see [`WorkerEnd::connect`]).
 pub fn run_worker(run: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
-    exit_with(run())
+    let result = run();
+    if result.is_err() {
+        // Often the error is the news of another process's end (a neighbour
+        // in a pipeline killed, the parent gone), and the parent, which
+        // knows the cause, is killing every worker right now and will say
+        // so itself. Give it that moment before adding a second line.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    exit_with(result)
 }
 
 /// Exit status 0 for `Ok`; for an error, one line on standard error and 1,
