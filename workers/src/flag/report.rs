@@ -11,7 +11,7 @@ use crate::stats::Summary;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
-/// What [`Pool::measure`] took, in nanoseconds, before it is summarized.
+/// What [`super::Pool::measure`] took, in nanoseconds, before it is summarized.
 #[derive(Debug)]
 pub struct Measured {
     pub(super) per_worker: Vec<WorkerRow>,
