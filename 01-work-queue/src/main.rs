@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use workers::pool::{Heard, Liveness, Pool, WorkerArgs, WorkerEnd};
 use workers::prime::is_prime;
-use workers::report::{Machine, Table, human_ns, print_json};
+use workers::report::{Machine, Table, human_ns, print_json, spread};
 use workers::stats::Summary;
 use workers::{clock, interrupt};
 
@@ -203,22 +203,17 @@ impl Broker {
                     Heard::Message(w, Reply::Finished) => {
                         bail!("worker {w} finished before it was told to stop")
                     }
-                    Heard::Gone(w) => {
+                    // Dead, or alive but silent (killed now): either way its
+                    // batches go back on the queue.
+                    Heard::Gone(w) | Heard::Silent(w, _) => {
+                        let how = match heard {
+                            Heard::Silent(_, quiet) => {
+                                self.pool.kill_silent(w, quiet)?
+                            }
+                            _ => self.died(w)?,
+                        };
                         let lost: Vec<u64> = held[w].drain(..).flatten().collect();
                         let queued = pending.iter().map(Vec::len).sum();
-                        let how = self.died(w)?;
-                        round.deaths.push(self.bury(w, how, lost.len(), queued)?);
-                        if !lost.is_empty() {
-                            pending.push_front(lost);
-                        }
-                        self.top_up_all(&mut pending, &mut held);
-                        outstanding = pending.len()
-                            + held.iter().map(|h| h.len()).sum::<usize>();
-                    }
-                    Heard::Silent(w, quiet) => {
-                        let lost: Vec<u64> = held[w].drain(..).flatten().collect();
-                        let queued = pending.iter().map(Vec::len).sum();
-                        let how = self.pool.kill_silent(w, quiet)?;
                         round.deaths.push(self.bury(w, how, lost.len(), queued)?);
                         if !lost.is_empty() {
                             pending.push_front(lost);
@@ -468,14 +463,6 @@ fn print_run(r: &Report, args: &RunArgs, first: &Round) {
     print!("{t}");
     let verdict = if r.exactly_once { "yes" } else { "NO" };
     println!("Every number checked exactly once, same primes as serial: {verdict}");
-    let spread = |s: &Summary| {
-        format!(
-            "{} ({} to {})",
-            human_ns(s.median),
-            human_ns(s.min),
-            human_ns(s.max)
-        )
-    };
     println!(
         "\nWall time, median of {} rounds (min to max):",
         args.repeats

@@ -84,6 +84,16 @@ pub fn human_ns(ns: f64) -> String {
     format!("{v:.digits$} {unit}")
 }
 
+/// A summary of nanosecond samples as "median (min to max)", each with a unit.
+pub fn spread(s: &crate::stats::Summary) -> String {
+    format!(
+        "{} ({} to {})",
+        human_ns(s.median),
+        human_ns(s.min),
+        human_ns(s.max)
+    )
+}
+
 /// Formats a ratio such as a speedup: two decimals from 1 up, two significant
 /// figures below (so 0.0031x does not print as 0.00x).
 pub fn ratio(x: f64) -> String {

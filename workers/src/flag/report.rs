@@ -3,7 +3,7 @@
 use super::parent::SAMPLES;
 use super::{SearchArgs, Timing};
 use crate::clock;
-use crate::report::{Machine, Table, human_ns, print_json, ratio};
+use crate::report::{Machine, Table, human_ns, print_json, ratio, spread};
 use crate::search::{
     Case, LocalFlag, Outcome, Searched, candidate, candidates, search,
 };
@@ -191,14 +191,6 @@ impl Report {
             ]);
         }
         print!("{t}");
-        let spread = |s: &Summary| {
-            format!(
-                "{} ({} to {})",
-                human_ns(s.median),
-                human_ns(s.min),
-                human_ns(s.max)
-            )
-        };
         println!("\nWall time, median of {} (min to max):", r.parallel_ns.n);
         let mut t = Table::new(["", "time"]);
         t.row(["parallel, with the flag".into(), spread(&r.parallel_ns)]);
