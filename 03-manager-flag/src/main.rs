@@ -173,20 +173,22 @@ fn serve(link: &WorkerArgs) -> anyhow::Result<()> {
 }
 // ANCHOR_END: serve
 
-/// How long a proxy waits for the manager's answer. A look takes tens of
-/// microseconds; a manager silent for seconds is not going to answer.
-const ANSWER_DEADLINE: Duration = Duration::from_secs(5);
-
 // ANCHOR: proxy
 /// A process's proxy for the manager's flag: every use is a round trip.
 struct Proxy {
     requests: IpcSender<Request>,
     answers: IpcReceiver<Answer>,
+    /// How long to wait for an answer (`--silence-ms`). A look takes tens of
+    /// microseconds; a manager silent for seconds is not going to answer.
+    patience: Duration,
 }
 
 impl Proxy {
     /// Registers a new proxy with the manager.
-    fn connect(register: IpcSender<Register>) -> anyhow::Result<Proxy> {
+    fn connect(
+        register: IpcSender<Register>,
+        patience: Duration,
+    ) -> anyhow::Result<Proxy> {
         let (requests, theirs) = ipc::channel()?;
         let (ours, answers) = ipc::channel()?;
         register
@@ -195,7 +197,11 @@ impl Proxy {
                 answers: ours,
             })
             .map_err(|e| anyhow!("cannot register with the manager: {e:?}"))?;
-        Ok(Proxy { requests, answers })
+        Ok(Proxy {
+            requests,
+            answers,
+            patience,
+        })
     }
 
     /// Sends one request and waits for its answer. If the manager dies, its
@@ -205,12 +211,12 @@ impl Proxy {
         let gone =
             |e| anyhow!("the manager process is gone ({e:?}); the run cannot go on");
         self.requests.send(request).map_err(gone)?;
-        match self.answers.try_recv_timeout(ANSWER_DEADLINE) {
+        match self.answers.try_recv_timeout(self.patience) {
             Ok(answer) => Ok(answer),
             Err(TryRecvError::Empty) => bail!(
-                "the manager process has not answered for {} s (stopped or stuck); \
-                 the run cannot go on",
-                ANSWER_DEADLINE.as_secs()
+                "the manager process has not answered for {:.1} s (stopped or \
+                 stuck); the run cannot go on",
+                self.patience.as_secs_f64()
             ),
             Err(TryRecvError::IpcError(e)) => Err(gone(e)),
         }
@@ -279,11 +285,13 @@ fn parent(cli: &Cli) -> anyhow::Result<()> {
     // (The manager holds two descriptors per worker: make room first.)
     workers::pool::ensure_descriptors(cli.timing.workers())?;
     let (_manager, register) = start_manager(cli.timing.liveness)?;
-    let flag = Proxy::connect(register.clone())?;
-    // Start the workers, send each where proxies register, and wait until
-    // every one has its proxy.
+    // A proxy waits for an answer as long as a worker may be silent.
+    let patience = cli.timing.liveness.limit();
+    let flag = Proxy::connect(register.clone(), patience)?;
+    // Start the workers, send each where proxies register (and how long to
+    // wait for an answer), and wait until every one has its proxy.
     let mut pool = flag::Pool::start(&cli.timing)?;
-    pool.open_flag(&register)?;
+    pool.open_flag(&(register, patience))?;
     // Search: released together, stopped by the first to find a factor.
     // Timed over repeats, with the cost of one look and the time to stop all.
     let measured = pool.measure(&flag, &cli.search, &cli.timing)?;
@@ -302,10 +310,12 @@ fn parent(cli: &Cli) -> anyhow::Result<()> {
 
 // ANCHOR: worker
 fn worker(link: &WorkerArgs) -> anyhow::Result<()> {
-    // Meet the parent; its first message says where proxies register.
-    let (parent, register) = Parent::<IpcSender<Register>>::connect(link)?;
+    // Meet the parent; its first message says where proxies register, and
+    // how long to wait for the manager's answer.
+    let (parent, (register, patience)) =
+        Parent::<(IpcSender<Register>, Duration)>::connect(link)?;
     // Register a proxy, and say so: no search starts until every worker has.
-    let flag = Proxy::connect(register)?;
+    let flag = Proxy::connect(register, patience)?;
     parent.opened()?;
     // Until the pill: search when released, time looks, or add to the counter.
     while let Some(order) = parent.next_order()? {

@@ -251,7 +251,7 @@ fn ctrl_c_while_workers_start_exits_130_and_leaves_nothing() {
 fn a_stopped_manager_ends_the_run_with_one_clear_line() {
     let _turn = kit::turn();
     // Every worker waits on the manager; a proxy's wait has a deadline.
-    let (child, kids) = kit::start_long(bin());
+    let (child, kids) = kit::start_long_with(bin(), &["--silence-ms", "1000"]);
     let manager = kit::find_child(&kids, " manager ", 0).expect("the manager runs");
     kit::send_signal(manager, "STOP");
     let (code, stderr) = kit::ended(child);
