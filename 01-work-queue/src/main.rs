@@ -29,7 +29,7 @@ use work_queue::Report;
 
 /// Worker processes pull numbers from a queue and report the primes among them.
 #[derive(Debug, Parser)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(name = "01-work-queue", args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(flatten)]
     run: RunArgs,
@@ -288,10 +288,9 @@ impl Broker {
                 lost + queued
             );
         }
-        let line =
-            format!("{what}; its {lost} unfinished numbers went back on the queue");
-        eprintln!("{line}");
-        Ok(line)
+        Ok(format!(
+            "{what}; its {lost} unfinished numbers went back on the queue"
+        ))
     }
 
     // ANCHOR: shutdown
@@ -429,8 +428,11 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     if !report.deaths.is_empty() {
+        // One line for the whole run: who was lost, and that the others did
+        // its work (the report above shows it).
         eprintln!(
-            "error: a worker was lost during the run (results above are complete)"
+            "error: {}; every number was still checked once",
+            report.deaths.join("; ")
         );
         return Ok(ExitCode::FAILURE);
     }

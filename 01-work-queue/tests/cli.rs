@@ -136,6 +136,7 @@ fn a_killed_worker_is_named_and_its_tasks_requeued() {
     assert!(stderr.contains("worker 1"), "{stderr}");
     assert!(stderr.contains("killed by signal 9 (SIGKILL)"), "{stderr}");
     assert!(stderr.contains("went back on the queue"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line for the run: {stderr}");
     assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
 }
 
@@ -201,6 +202,7 @@ fn a_stopped_worker_is_named_killed_and_its_tasks_done_by_the_others() {
         "{stderr}"
     );
     assert!(stderr.contains("went back on the queue"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line for the run: {stderr}");
     // Its batches went to worker 0: every number still checked exactly once.
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["exactly_once"], true, "{v}");

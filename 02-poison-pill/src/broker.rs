@@ -157,6 +157,11 @@ impl Broker {
                 if !lost.is_empty() {
                     return Ok(Some((w, lost)));
                 }
+                // Gone while the queue is being fed, with nothing in hand: a
+                // death all the same (at start-up, say), and reported.
+                if since.is_none() {
+                    self.bury(w, "it held no numbers".into())?;
+                }
             }
         }
         Ok(None)

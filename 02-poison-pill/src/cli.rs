@@ -10,7 +10,7 @@ use workers::pool::WorkerArgs;
 
 /// Worker processes check numbers for primes; then they must be told to stop.
 #[derive(Debug, Parser)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(name = "02-poison-pill", args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(flatten)]
     pub run: RunArgs,

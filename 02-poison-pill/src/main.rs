@@ -241,13 +241,23 @@ fn run(args: &RunArgs, workers: usize) -> anyhow::Result<ExitCode> {
     if let Some(signal) = interrupt::stop_requested() {
         return Ok(ExitCode::from(128 + signal as u8));
     }
-    let stuck = report.ending.per_worker.iter().any(|w| w.overstayed);
-    let ok = report.complete && !stuck && report.deaths.is_empty();
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    // The report above tells the whole story; standard error gets the one
+    // line a script or a tired reader needs.
+    let stuck: Vec<String> = (report.ending.per_worker.iter().enumerate())
+        .filter(|(_, w)| w.overstayed)
+        .map(|(i, w)| format!("worker {i} {}", w.exit.as_deref().unwrap_or("")))
+        .collect();
+    let faults: Vec<&String> = report.deaths.iter().chain(&stuck).collect();
+    if !faults.is_empty() {
+        let faults: Vec<&str> = faults.iter().map(|f| f.as_str()).collect();
+        eprintln!("error: {} (see the verdict above)", faults.join("; "));
+        return Ok(ExitCode::FAILURE);
+    }
+    if !report.complete {
+        eprintln!("error: primes are missing (see the verdict above)");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {

@@ -193,6 +193,21 @@ pub fn refused(args: &RunArgs) -> Option<String> {
         .then(|| "--pipeline ends by --shutdown pill or close".into())
 }
 
+/// Reaps stage `s`, which died `when`, and says which stage it was and how
+/// it died.
+fn died(
+    stages: &mut Pool<Setup, StageReply>,
+    s: usize,
+    when: &str,
+) -> anyhow::Result<String> {
+    let pid = stages.pid(s);
+    let how = stages.reap(s, Duration::from_secs(2))?;
+    Ok(format!(
+        "the {} stage (stage {s}, pid {pid}) {how} {when}",
+        STAGES[s]
+    ))
+}
+
 /// The parent: start three stage processes, wire them, wait for each to
 /// pass the pill and exit.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
@@ -207,8 +222,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let (to_collect, collect_in) = ipc::channel()?;
     // Channel ends travel inside messages; once sent, the parent holds none,
     // so a stage's hang-up reaches the next stage and nobody else.
-    stages.send(
-        0,
+    let setups = [
         Setup::Produce {
             from: args.from,
             to: args.to,
@@ -216,16 +230,19 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             pill,
             out: to_check,
         },
-    )?;
-    stages.send(
-        1,
         Setup::Check {
             input: check_in,
             out: to_collect,
             pill,
         },
-    )?;
-    stages.send(2, Setup::Collect { input: collect_in })?;
+        Setup::Collect { input: collect_in },
+    ];
+    for (s, setup) in setups.into_iter().enumerate() {
+        // A stage that cannot be reached has died: say which, and how.
+        if stages.send(s, setup).is_err() {
+            bail!(died(&mut stages, s, "before it was wired")?);
+        }
+    }
 
     // --deadline-ms bounds the shutdown: from the producer passing the pill
     // on to the last stage answering. Until then the stages work, as long as
@@ -260,11 +277,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 }
                 Heard::Gone(s) if replies[s].is_some() => {}
                 Heard::Gone(s) => {
-                    let how = stages.reap(s, Duration::from_secs(2))?;
-                    bail!(
-                        "the {} stage {how} before passing the pill on",
-                        STAGES[s]
-                    );
+                    bail!(died(&mut stages, s, "before passing the pill on")?)
                 }
                 Heard::Silent(s, quiet) => {
                     let who = stages.kill_silent(s, quiet)?;

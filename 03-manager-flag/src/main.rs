@@ -30,7 +30,7 @@ const WHAT: &str = "a byte in a manager process, read by request";
 /// Workers search for a factor and stop early on a shared flag: a byte in a
 /// manager process, read by request.
 #[derive(Debug, Parser)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(name = "03-manager-flag", args_conflicts_with_subcommands = true)]
 struct Cli {
     // A look costs a round trip of tens of microseconds: at 1000 candidates
     // (2 µs of work) between looks the workers would mostly wait on the
@@ -283,28 +283,53 @@ fn main() -> ExitCode {
 fn parent(cli: &Cli) -> anyhow::Result<()> {
     // Create the flag: start the manager that holds it, and a proxy here.
     // (The manager holds two descriptors per worker: make room first.)
-    workers::pool::ensure_descriptors(cli.timing.workers())?;
-    let (_manager, register) = start_manager(cli.timing.liveness)?;
+    workers::pool::ensure_descriptors(cli.timing.workers(), "worker")?;
+    let (mut manager, register) = start_manager(cli.timing.liveness)?;
     // A proxy waits for an answer as long as a worker may be silent.
     let patience = cli.timing.liveness.limit();
-    let flag = Proxy::connect(register.clone(), patience)?;
-    // Start the workers, send each where proxies register (and how long to
-    // wait for an answer), and wait until every one has its proxy.
-    let mut pool = flag::Pool::start(&cli.timing)?;
-    pool.open_flag(&(register, patience))?;
-    // Search: released together, stopped by the first to find a factor.
-    // Timed over repeats, with the cost of one look and the time to stop all.
-    let measured = pool.measure(&flag, &cli.search, &cli.timing)?;
-    // With --count: every worker adds to the counter in the manager.
-    let counted = match cli.count {
-        Some(times) => Some(pool.count(&flag, times)?),
-        None => None,
+    let run = || -> anyhow::Result<()> {
+        let flag = Proxy::connect(register.clone(), patience)?;
+        // Start the workers, send each where proxies register (and how long
+        // to wait for an answer), and wait until every one has its proxy.
+        let mut pool = flag::Pool::start(&cli.timing)?;
+        pool.open_flag(&(register, patience))?;
+        // Search: released together, stopped by the first to find a factor.
+        // Timed over repeats, with the cost of one look and the time to stop.
+        let measured = pool.measure(&flag, &cli.search, &cli.timing)?;
+        // With --count: every worker adds to the counter in the manager.
+        let counted = match cli.count {
+            Some(times) => Some(pool.count(&flag, times)?),
+            None => None,
+        };
+        // The poison pill for every worker, then reap them.
+        pool.finish()?;
+        let report = measured.report(WHAT, &cli.search, &cli.timing, counted)?;
+        report.print(cli.search.json)
     };
-    // The poison pill for every worker, then reap them; the manager goes
-    // when `_manager` is dropped.
-    pool.finish()?;
-    let report = measured.report(WHAT, &cli.search, &cli.timing, counted)?;
-    report.print(cli.search.json)
+    // When a worker fails, the manager it talks to may be why: then name the
+    // manager, not the worker that noticed. (Dropping `manager` ends it.)
+    run().map_err(|e| blame_manager(&mut manager, e))
+}
+
+/// The manager's fault, if it is dead or stopped; else `e` as it is.
+fn blame_manager(
+    manager: &mut Pool<ToManager, FromManager>,
+    e: anyhow::Error,
+) -> anyhow::Error {
+    let pid = manager.pid(0);
+    let state = workers::ps::state(pid);
+    match manager.exited(0) {
+        Ok(Some(exit)) => {
+            anyhow!(
+                "the manager process (pid {pid}) {exit}; no worker can look at the flag"
+            )
+        }
+        _ if state.starts_with("stopped") => anyhow!(
+            "the manager process (pid {pid}) is {state} and answers nothing; no \
+             worker can look at the flag"
+        ),
+        _ => e,
+    }
 }
 // ANCHOR_END: main
 
@@ -314,9 +339,9 @@ fn worker(link: &WorkerArgs) -> anyhow::Result<()> {
     // how long to wait for the manager's answer.
     let (parent, (register, patience)) =
         Parent::<(IpcSender<Register>, Duration)>::connect(link)?;
-    // Register a proxy, and say so: no search starts until every worker has.
-    let flag = Proxy::connect(register, patience)?;
-    parent.opened()?;
+    // Register a proxy, and tell the parent how that went: no search starts
+    // until every worker has.
+    let flag = parent.opened(Proxy::connect(register, patience))?;
     // Until the pill: search when released, time looks, or add to the counter.
     while let Some(order) = parent.next_order()? {
         match order {

@@ -191,7 +191,9 @@ fn a_dead_manager_ends_the_run_with_one_clear_line() {
     kit::send_signal(manager, "KILL");
     let (code, stderr) = kit::ended(child);
     assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("the manager process is gone"), "{stderr}");
+    let named =
+        format!("the manager process (pid {manager}) was killed by signal 9");
+    assert!(stderr.contains(&named), "{stderr}");
     assert_eq!(
         stderr.lines().count(),
         1,
@@ -257,7 +259,7 @@ fn a_stopped_manager_ends_the_run_with_one_clear_line() {
     let (code, stderr) = kit::ended(child);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
-        stderr.contains("the manager process has not answered"),
+        stderr.contains(&format!("the manager process (pid {manager}) is stopped")),
         "{stderr}"
     );
     assert_eq!(
@@ -266,4 +268,34 @@ fn a_stopped_manager_ends_the_run_with_one_clear_line() {
         "one line, not a cascade: {stderr}"
     );
     assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+}
+
+#[test]
+fn a_manager_killed_while_workers_start_is_named_in_one_line() {
+    let _turn = kit::turn();
+    for ms in [20, 60] {
+        let child = kit::program(bin())
+            .args(["--workers", "32", "--case", "prime", "--repeats", "2"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let manager = ps::wait_for(Duration::from_secs(10), || {
+            let kids = ps::children_of(child.id());
+            kit::find_child(&kids, " manager ", 0)
+        })
+        .expect("the manager runs");
+        std::thread::sleep(Duration::from_millis(ms));
+        kit::send_signal(manager, "KILL");
+        let kids = ps::children_of(child.id());
+        let (code, stderr) = kit::ended(child);
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(stderr.contains("the manager process"), "{stderr}");
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "one line, not one per worker: {stderr}"
+        );
+        assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    }
 }

@@ -33,7 +33,7 @@ const SEGMENT: usize = 64;
 /// Workers search for a factor and stop early on a shared flag: an atomic byte
 /// in POSIX shared memory.
 #[derive(Debug, Parser)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(name = "04-rawvalue-flag", args_conflicts_with_subcommands = true)]
 struct Cli {
     // A look is one load from memory: looking every 1000 candidates (about
     // 2 µs of division) costs next to nothing.
@@ -275,9 +275,9 @@ fn parent(cli: &Cli) -> anyhow::Result<()> {
 fn worker(link: &WorkerArgs) -> anyhow::Result<()> {
     // Meet the parent; its first message is the segment's name.
     let (parent, name) = Parent::<String>::connect(link)?;
-    // Map the segment, and say so: no search starts until every worker has.
-    let flag = RawFlag::open(&name)?;
-    parent.opened()?;
+    // Map the segment, and tell the parent how that went: no search starts
+    // until every worker has.
+    let flag = parent.opened(RawFlag::open(&name))?;
     // Until the pill: search when released, time looks, or add to the counter.
     while let Some(order) = parent.next_order()? {
         match order {

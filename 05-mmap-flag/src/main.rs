@@ -29,7 +29,7 @@ const WHAT: &str = "a byte of a memory-mapped file";
 /// Workers search for a factor and stop early on a shared flag: a byte of a
 /// memory-mapped file.
 #[derive(Debug, Parser)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(name = "05-mmap-flag", args_conflicts_with_subcommands = true)]
 struct Cli {
     // A look is one load from memory: looking every 1000 candidates (about
     // 2 µs of division) costs next to nothing.
@@ -167,9 +167,9 @@ fn worker(link: &WorkerArgs) -> anyhow::Result<()> {
     // SAFETY: the parent made this descriptor without close-on-exec before
     // starting us, so it is open here, and this process never closes it.
     let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-    // Map it, and say so: no search starts until every worker has.
-    let flag = MmapFlag::open(fd)?;
-    parent.opened()?;
+    // Map it, and tell the parent how that went: no search starts until
+    // every worker has.
+    let flag = parent.opened(MmapFlag::open(fd))?;
     // Search when released, or time looks at the flag, until the pill.
     parent.serve(&flag)
 }

@@ -41,7 +41,7 @@ const TTL_SECONDS: u64 = 600;
 /// Workers search for a factor and stop early on a shared flag: a key in
 /// Redis.
 #[derive(Debug, Parser)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(name = "06-redis-flag", args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(flatten)]
     server: Server,
@@ -151,27 +151,38 @@ fn connect(url: &RedisUrl) -> anyhow::Result<Connection> {
 
 /// One line that says what failed and what to do about it.
 fn explain(url: &RedisUrl, e: RedisError) -> anyhow::Error {
+    let why = first_line(&e);
     if e.kind() == ErrorKind::AuthenticationFailed
         || e.code().is_some_and(|c| c == "WRONGPASS" || c == "NOAUTH")
     {
         anyhow::anyhow!(
-            "Redis at {url} refused our credentials ({e}): check the password in --redis-url"
+            "Redis at {url} refused our credentials ({why}): check the password in --redis-url"
         )
     } else if e.is_connection_refusal() || e.is_timeout() || e.is_io_error() {
         anyhow::anyhow!(
-            "cannot reach Redis at {url} ({e}): start one with `redis-server`, or \
+            "cannot reach Redis at {url} ({why}): start one with `redis-server`, or \
              point --redis-url (or REDIS_URL) at yours"
         )
     } else {
-        anyhow::anyhow!("Redis at {url}: {e}")
+        anyhow::anyhow!(
+            "the server at {url} does not answer as Redis does ({why}): is \
+             --redis-url pointing at a Redis server?"
+        )
     }
 }
 
 /// A command failed after we had connected: the server went away or stalled.
 fn lost(url: &RedisUrl, e: RedisError) -> anyhow::Error {
+    let why = first_line(&e);
     anyhow::anyhow!(
-        "Redis at {url} stopped answering mid-run ({e}); the run cannot go on"
+        "Redis at {url} stopped answering mid-run ({why}); the run cannot go on"
     )
+}
+
+/// The first line of a Redis error: some carry the bytes they could not
+/// parse on lines of their own.
+fn first_line(e: &RedisError) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_string()
 }
 
 // ANCHOR: create
@@ -455,9 +466,9 @@ fn worker(link: &WorkerArgs) -> anyhow::Result<()> {
     // Meet the parent; its first message is the server, the key and the mode.
     let (parent, (url, key, push)) =
         Parent::<(RedisUrl, String, bool)>::connect(link)?;
-    // Connect, and say so: no search starts until every worker has.
-    let flag = RedisFlag::open(url, key, push)?;
-    parent.opened()?;
+    // Connect, and tell the parent how that went: no search starts until
+    // every worker has.
+    let flag = parent.opened(RedisFlag::open(url, key, push))?;
     // Search when released, or time looks at the flag, until the pill.
     while let Some(order) = parent.next_order()? {
         // Pushed news can arrive late: before a search, read the key itself.

@@ -36,48 +36,53 @@ type Cleanup = (u64, Box<dyn FnOnce() + Send>);
 /// Clean-ups to run on a signal: unlinking a segment, deleting a file or key.
 static CLEANUPS: Mutex<Vec<Cleanup>> = Mutex::new(Vec::new());
 
-/// Starts the signal thread once per process. Call it early in the parent.
-pub fn install() -> anyhow::Result<()> {
+/// The signals caught by [`catch`], until [`install`] hands them to its thread.
+static CAUGHT: Mutex<Option<Signals>> = Mutex::new(None);
+
+/// Catches SIGINT, SIGTERM and SIGHUP from now on, without starting a thread:
+/// a signal that arrives before [`install`] is kept, not lost, and no longer
+/// kills the process on the spot. Call it first thing in the parent.
+pub fn catch() -> anyhow::Result<()> {
     static ONCE: Once = Once::new();
     let mut result = Ok(());
     ONCE.call_once(|| {
+        let caught = Signals::new([SIGINT, SIGTERM, SIGHUP]);
+        match caught {
+            Ok(signals) => *lock(&CAUGHT) = Some(signals),
+            Err(e) => result = Err(e.into()),
+        }
         for signal in [SIGINT, SIGTERM, SIGHUP] {
             if let Err(e) = signal_hook::flag::register(signal, ARRIVED.clone()) {
                 result = Err(e.into());
-                return;
             }
         }
-        install_thread(&mut result);
     });
     result
 }
 
-fn install_thread(result: &mut anyhow::Result<()>) {
-    match Signals::new([SIGINT, SIGTERM, SIGHUP]) {
-        Ok(mut signals) => {
-            std::thread::spawn(move || {
-                for signal in signals.forever() {
-                    // A graceful program hears the first signal as a request
-                    // and winds down itself; a second one means "now".
-                    let first = REQUESTED
-                        .compare_exchange(
-                            0,
-                            signal,
-                            Ordering::SeqCst,
-                            Ordering::SeqCst,
-                        )
-                        .is_ok();
-                    if first && GRACEFUL.load(Ordering::SeqCst) {
-                        continue;
-                    }
-                    INTERRUPTED.store(true, Ordering::SeqCst);
-                    tear_down();
-                    std::process::exit(128 + signal);
-                }
-            });
+/// Starts the signal thread once per process (and [`catch`]es first, if that
+/// was not done yet). Signals caught since [`catch`] are handled at once.
+pub fn install() -> anyhow::Result<()> {
+    catch()?;
+    let Some(mut signals) = lock(&CAUGHT).take() else {
+        return Ok(()); // the thread runs already
+    };
+    std::thread::spawn(move || {
+        for signal in signals.forever() {
+            // A graceful program hears the first signal as a request
+            // and winds down itself; a second one means "now".
+            let first = REQUESTED
+                .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok();
+            if first && GRACEFUL.load(Ordering::SeqCst) {
+                continue;
+            }
+            INTERRUPTED.store(true, Ordering::SeqCst);
+            tear_down();
+            std::process::exit(128 + signal);
         }
-        Err(e) => *result = Err(e.into()),
-    }
+    });
+    Ok(())
 }
 
 /// Like [`install`], but the first SIGINT, SIGTERM or SIGHUP only asks the
@@ -199,6 +204,11 @@ impl Drop for OnSignal {
 /// killed by SIGKILL, which no handler can catch, still leaves none behind.
 pub fn worker_defers_to_parent() -> anyhow::Result<()> {
     rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+    // The parent may have died before that call took effect: then this
+    // process was handed to init already, and nobody waits for it.
+    if std::os::unix::process::parent_id() == 1 {
+        std::process::exit(1);
+    }
     // Registering a flag replaces the default action (terminate) for SIGINT.
     signal_hook::flag::register(SIGINT, std::sync::Arc::default())?;
     Ok(())

@@ -42,8 +42,12 @@ pub fn parent_main(
     run: impl FnOnce() -> anyhow::Result<ExitCode>,
 ) -> ExitCode {
     warn_if_unoptimized();
-    // SAFETY: `main` calls this before any thread is started (see above).
-    let sockets = unsafe { pool::SocketDir::create() };
+    // Catch Ctrl-C before anything exists to clean up; the thread that acts
+    // on it starts once the socket directory exists to be removed.
+    let caught = interrupt::catch();
+    // SAFETY: `main` calls this before any thread is started (see above), and
+    // catching signals starts none.
+    let sockets = caught.and_then(|()| unsafe { pool::SocketDir::create() });
     let result = sockets.and_then(|_dir| install().and_then(|()| run()));
     interrupt::defer_to_signal();
     match (result, interrupt::stop_requested()) {

@@ -240,7 +240,7 @@ where
     ) -> anyhow::Result<Self> {
         let exe =
             std::env::current_exe().context("cannot find this program's path")?;
-        ensure_descriptors(n)?;
+        ensure_descriptors(n, role)?;
         let mut pool = Pool {
             members: Vec::with_capacity(n),
             inbox: Inbox::new()?,
@@ -293,6 +293,9 @@ where
             remove_socket_dir(name);
             Err(anyhow::anyhow!("{role} {index} (pid {pid}) {why}"))
         };
+        // A worker stopped before it connects sends no heartbeat either: it
+        // counts as silent once it has been stopped for the silence limit.
+        let mut stopped_since: Option<Instant> = None;
         loop {
             interrupt::defer_to_signal();
             match rx.recv_timeout(Duration::from_millis(20)) {
@@ -303,6 +306,19 @@ where
             if let Some(status) = self.members[index].child.try_wait()? {
                 interrupt::defer_to_signal();
                 return failed(format!("{} before connecting", describe(status)));
+            }
+            let state = crate::ps::state(pid);
+            stopped_since = match (state.starts_with("stopped"), stopped_since) {
+                (true, None) => Some(Instant::now()),
+                (true, since) => since,
+                (false, _) => None,
+            };
+            if let Some(since) = stopped_since.filter(|s| s.elapsed() > self.silence)
+            {
+                let quiet = since.elapsed().as_secs_f64();
+                return failed(format!(
+                    "was silent for {quiet:.1} s before connecting ({state}); killed it"
+                ));
             }
             if start.elapsed() > CONNECT_DEADLINE {
                 let state = crate::ps::state(pid);
@@ -351,6 +367,12 @@ where
     pub fn kill(&mut self, index: usize) {
         // An error means it has exited already: the outcome wanted.
         let _ = self.members[index].child.kill();
+    }
+
+    /// How worker `index` ended, if it has; `None` while it runs. Does not
+    /// wait.
+    pub fn exited(&mut self, index: usize) -> anyhow::Result<Option<Exit>> {
+        Ok(self.members[index].child.try_wait()?.map(Exit::Ended))
     }
 
     /// Waits up to `deadline` for worker `index` to exit, killing it if it does
@@ -460,14 +482,14 @@ fn remove_socket_dir(name: &str) {
 const FDS_PER_WORKER: u64 = 3;
 /// Descriptors beyond the workers': standard streams, the poll set, the
 /// signal pipe, a Redis connection or two, a shared segment.
-const FDS_SPARE: u64 = 32;
+const FDS_SPARE: u64 = 10;
 
 /// Makes sure this process may open enough file descriptors for `n` more
 /// workers: raises the soft limit up to the hard one if need be, or says
 /// before anything starts that it cannot. Children inherit the limit, so a
 /// helper that will talk to every worker (chapter 3's manager) is covered
 /// if this runs before it starts.
-pub fn ensure_descriptors(n: usize) -> anyhow::Result<()> {
+pub fn ensure_descriptors(n: usize, role: &str) -> anyhow::Result<()> {
     use rustix::process::{Resource, getrlimit, setrlimit};
     let open = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count()) as u64;
     let need = open + FDS_PER_WORKER * n as u64 + FDS_SPARE;
@@ -479,14 +501,14 @@ pub fn ensure_descriptors(n: usize) -> anyhow::Result<()> {
     let hard = limit.maximum.unwrap_or(u64::MAX);
     if need > hard {
         bail!(
-            "{n} workers need about {need} file descriptors, and this shell allows \
+            "{n} {role}s need about {need} file descriptors, and this shell allows \
              {hard} at most (`ulimit -Hn`): start fewer workers"
         );
     }
     limit.current = Some(need);
     setrlimit(Resource::Nofile, limit).with_context(|| {
         format!(
-            "{n} workers need about {need} file descriptors; the limit is {soft} \
+            "{n} {role}s need about {need} file descriptors; the limit is {soft} \
              (`ulimit -n`) and could not be raised: raise it or start fewer workers"
         )
     })

@@ -20,15 +20,28 @@ impl<H: Serialize + DeserializeOwned> Parent<H> {
     /// Connects to the parent and receives what opens the flag.
     pub fn connect(link: &WorkerArgs) -> anyhow::Result<(Self, H)> {
         let end = WorkerEnd::connect(link)?;
-        let Ok(Order::Open(handle)) = end.down.recv() else {
-            bail!("the parent sent no flag");
-        };
-        Ok((Parent { end }, handle))
+        match end.down.recv() {
+            Ok(Order::Open(handle)) => Ok((Parent { end }, handle)),
+            Ok(_) => bail!("the parent broke the protocol: no flag first"),
+            // The parent is gone before it said anything: nobody to tell.
+            Err(_) => std::process::exit(1),
+        }
     }
 
-    /// Tells the parent this worker has opened the flag.
-    pub fn opened(&self) -> anyhow::Result<()> {
-        self.reply(Reply::Opened)
+    /// Tells the parent whether this worker opened the flag: passes the
+    /// flag on, or sends the parent why not (it reports that in one line
+    /// and ends the run) and exits.
+    pub fn opened<F>(&self, flag: anyhow::Result<F>) -> anyhow::Result<F> {
+        match flag {
+            Ok(flag) => {
+                self.reply(Reply::Opened)?;
+                Ok(flag)
+            }
+            Err(e) => {
+                self.reply(Reply::Failed(format!("{e:#}")))?;
+                std::process::exit(1)
+            }
+        }
     }
 
     /// Sends the parent a reply.
