@@ -456,10 +456,23 @@ where
     }
 }
 
+/// Held while a one-shot server is made in the socket directory, and while
+/// the directory is removed on a signal: the two never overlap. (ipc-channel
+/// panics, rather than returning an error, when the directory vanishes
+/// under it.)
+static SOCKET_DIR_IN_USE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A one-shot server whose socket sits in this run's socket directory
 /// (see [`SocketDir`]). Its name is the socket's path.
 fn one_shot_server<T: Serialize + DeserializeOwned>()
 -> anyhow::Result<(IpcOneShotServer<T>, String)> {
+    let _in_use = SOCKET_DIR_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+    if !std::env::temp_dir().is_dir() {
+        // Removed by the signal thread, which is ending the process.
+        drop(_in_use);
+        interrupt::defer_to_signal();
+        bail!("the directory for worker sockets is gone");
+    }
     IpcOneShotServer::new().map_err(|e| {
         let dir = std::env::temp_dir();
         anyhow::anyhow!(
@@ -563,6 +576,8 @@ impl SocketDir {
         unsafe { std::env::set_var("TMPDIR", &path) };
         let doomed = path.clone();
         let _on_signal = OnSignal::new(move || {
+            let _in_use =
+                SOCKET_DIR_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
             let _ = std::fs::remove_dir_all(doomed);
         });
         Ok(SocketDir { path, _on_signal })
