@@ -308,12 +308,13 @@ fn parent(cli: &Cli) -> anyhow::Result<()> {
     };
     // When a worker fails, the manager it talks to may be why: then name the
     // manager, not the worker that noticed. (Dropping `manager` ends it.)
-    run().map_err(|e| blame_manager(&mut manager, e))
+    run().map_err(|e| blame_manager(&mut manager, patience, e))
 }
 
 /// The manager's fault, if it is dead or stopped; else `e` as it is.
 fn blame_manager(
     manager: &mut Pool<ToManager, FromManager>,
+    patience: Duration,
     e: anyhow::Error,
 ) -> anyhow::Error {
     let pid = manager.pid(0);
@@ -325,8 +326,9 @@ fn blame_manager(
             )
         }
         _ if state.starts_with("stopped") => anyhow!(
-            "the manager process (pid {pid}) is {state} and answers nothing; no \
-             worker can look at the flag"
+            "the manager process (pid {pid}) was silent for {:.1} s ({state}); no \
+             worker can look at the flag",
+            patience.as_secs_f64()
         ),
         _ => e,
     }

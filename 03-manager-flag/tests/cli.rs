@@ -259,7 +259,7 @@ fn a_stopped_manager_ends_the_run_with_one_clear_line() {
     let (code, stderr) = kit::ended(child);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
-        stderr.contains(&format!("the manager process (pid {manager}) is stopped")),
+        stderr.contains(&format!("the manager process (pid {manager}) was silent")),
         "{stderr}"
     );
     assert_eq!(
