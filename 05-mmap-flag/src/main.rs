@@ -144,8 +144,8 @@ fn parent(cli: &Cli) -> anyhow::Result<()> {
     // has no name: nothing is left behind, whatever ends this process.
     let memory = create_memory()?;
     let flag = MmapFlag::open(memory.as_fd())?;
-    // Start the workers, which inherit the descriptor; tell each its number,
-    // and wait until every one has mapped it.
+    // Start the workers, which inherit the descriptor; tell each the
+    // descriptor's number, and wait until every one has mapped it.
     let mut pool = flag::Pool::start(&cli.timing)?;
     pool.open_flag(&memory.as_raw_fd())?;
     // Search: the workers are released together; the first to find a factor

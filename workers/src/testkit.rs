@@ -158,7 +158,7 @@ pub fn ended(child: Child) -> (Option<i32>, String) {
 }
 
 /// The pid of the child of `kids` whose command line holds `role` (" worker ",
-/// " serve ") and `--index index`.
+/// " manager ", " stage ") and `--index index`.
 pub fn find_child(kids: &[u32], role: &str, index: usize) -> Option<u32> {
     let index = format!("--index {index}");
     kids.iter().copied().find(|&k| {

@@ -8,7 +8,7 @@
 //! `# not run by the checks` (placeholders, a recipe that waits for another
 //! terminal) is skipped, and counted as skipped.
 
-use crate::workspace::{root, step};
+use crate::workspace::{bin_dir, root, step};
 use anyhow::{Context, bail};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -130,7 +130,7 @@ pub fn check(markdown: &[std::path::PathBuf]) -> anyhow::Result<Vec<String>> {
 fn run(s: &Shown, redis: &RedisServer) -> anyhow::Result<()> {
     let exe = match s.bin.as_str() {
         "python3" => "python3".into(),
-        bin => root().join("target/debug").join(bin),
+        bin => bin_dir().join(bin),
     };
     if s.bin != "python3" && !Path::new(&exe).exists() {
         bail!("there is no binary {}", s.bin);

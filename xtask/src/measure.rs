@@ -13,7 +13,7 @@ use crate::data::{
     REDIS_FLOOR, REDIS_FLOOR_ARGS, RedisBenchmark, SideBySide, Stamp, measured_dir,
 };
 use crate::render::RENDERED;
-use crate::workspace::{root, sh};
+use crate::workspace::{bin_dir, root, sh};
 use anyhow::{Context, bail};
 use serde::Serialize;
 use serde_json::Value;
@@ -137,7 +137,7 @@ fn execute(
     json: bool,
     redis_url: Option<String>,
 ) -> anyhow::Result<String> {
-    let exe = root().join("target/debug").join(m.bin);
+    let exe = bin_dir().join(m.bin);
     let mut cmd = Command::new(&exe);
     cmd.args(m.args).current_dir(root());
     if let Some(url) = redis_url {

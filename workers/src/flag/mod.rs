@@ -71,8 +71,8 @@ impl Timing {
     }
 }
 
-/// Parent to worker. `H` is what a worker needs to open the flag: a name, a
-/// path, a channel end.
+/// Parent to worker. `H` is what a worker needs to open the flag: a segment's
+/// name, a descriptor's number, a channel end.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub enum Order<H: Serialize + DeserializeOwned> {
