@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 use workers::ps;
 use workers::search::{Case, candidates};
-use workers::testkit::{self as kit, Load};
+use workers::testkit::{self as kit, Load, Target};
 
 fn bin() -> &'static Path {
     cargo_bin!("03-manager-flag")
@@ -114,29 +114,39 @@ fn help_offers_exactly_the_options_it_honours_each_default_once() {
 }
 
 #[test]
-fn ctrl_c_exits_130_and_leaves_no_process() {
+fn ctrl_c_mid_run_exits_130_and_leaves_nothing() {
     let _turn = kit::turn();
-    let (child, kids) = kit::start_long(bin());
-    kit::send_signal(child.id(), "INT");
-    let (code, stderr) = kit::ended(child);
-    assert_eq!(code, Some(130), "{stderr}");
-    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    let run = kit::signal_mid_run(bin(), PREFIX, Target::Parent, "INT", &[]);
+    assert_eq!(run.code, Some(130), "{}", run.stderr);
+    assert!(run.errors().is_empty(), "{}", run.stderr);
+    assert!(
+        run.processes_left.is_empty() && run.names_left.is_empty(),
+        "{run:?}"
+    );
 }
 
 #[test]
 fn a_killed_worker_is_named_in_one_line_and_nothing_is_left() {
     let _turn = kit::turn();
-    let (child, kids) = kit::start_long(bin());
-    let worker_1 = kit::find_child(&kids, " worker ", 1).expect("worker 1 runs");
-    kit::send_signal(worker_1, "KILL");
-    let (code, stderr) = kit::ended(child);
-    assert_eq!(code, Some(1), "{stderr}");
-    assert!(
-        stderr.contains("worker 1") && stderr.contains("SIGKILL"),
-        "{stderr}"
+    let run = kit::signal_mid_run(
+        bin(),
+        PREFIX,
+        Target::Child(" worker ", 1),
+        "KILL",
+        &[],
     );
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.errors().len(), 1, "one error line: {}", run.stderr);
+    let name = format!("worker 1 (pid {})", run.victim);
+    assert!(
+        run.errors()[0].contains(&name) && run.stderr.contains("SIGKILL"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.processes_left.is_empty() && run.names_left.is_empty(),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -207,26 +217,27 @@ fn a_stopped_worker_is_named_killed_and_nothing_is_left() {
     let _turn = kit::turn();
     // Alive but silent: SIGSTOP closes nothing, so only the heartbeat's
     // absence gives it away, after --silence-ms.
-    let (child, kids) = kit::start_long_with(bin(), &["--silence-ms", "1000"]);
-    let pid = child.id();
-    let worker_1 = kit::find_child(&kids, " worker ", 1).expect("worker 1 runs");
-    kit::send_signal(worker_1, "STOP");
-    let (code, stderr) = kit::ended(child);
-    assert_eq!(code, Some(1), "{stderr}");
-    let error = stderr
-        .lines()
-        .find(|l| l.starts_with("error:"))
-        .unwrap_or_default();
+    let silence = ["--silence-ms", "1000"];
+    let run = kit::signal_mid_run(
+        bin(),
+        PREFIX,
+        Target::Child(" worker ", 1),
+        "STOP",
+        &silence,
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.errors().len(), 1, "one error line: {}", run.stderr);
+    let error = run.errors()[0];
+    let name = format!("worker 1 (pid {}) was silent", run.victim);
     assert!(
-        error.contains("worker 1") && error.contains("silent"),
-        "{stderr}"
+        error.contains(&name) && error.contains("SIGSTOP"),
+        "{}",
+        run.stderr
     );
     assert!(
-        error.contains("SIGSTOP") && error.contains(&worker_1.to_string()),
-        "{stderr}"
+        run.processes_left.is_empty() && run.names_left.is_empty(),
+        "{run:?}"
     );
-    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
-    assert!(kit::leftovers(PREFIX, pid).is_empty());
 }
 
 #[test]
@@ -236,15 +247,16 @@ fn ctrl_c_while_workers_start_exits_130_and_leaves_nothing() {
     // learnt to leave Ctrl-C to the parent, some have not yet connected.
     for ms in [5, 30, 120] {
         let after = Duration::from_millis(ms);
-        let (code, stderr, pid, kids) =
-            kit::ctrl_c_after(bin(), &["--workers", "64"], after);
-        assert_eq!(code, Some(130), "Ctrl-C after {ms} ms: {stderr}");
-        assert!(!stderr.contains("error"), "Ctrl-C after {ms} ms: {stderr}");
-        assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+        let run = kit::ctrl_c_at_start(bin(), PREFIX, &["--workers", "64"], after);
+        assert_eq!(run.code, Some(130), "Ctrl-C after {ms} ms: {}", run.stderr);
         assert!(
-            kit::leftovers(PREFIX, pid).is_empty(),
-            "{:?}",
-            kit::leftovers(PREFIX, pid)
+            !run.stderr.contains("error"),
+            "Ctrl-C after {ms} ms: {}",
+            run.stderr
+        );
+        assert!(
+            run.processes_left.is_empty() && run.names_left.is_empty(),
+            "{run:?}"
         );
     }
 }

@@ -78,20 +78,25 @@ impl SegmentName {
             std::process::id(),
             workers::clock::now_ns()
         );
-        // `create` opens with O_CREAT | O_EXCL: an existing segment of the
-        // same name is an error, never reused. A new segment is all zeros,
-        // so the flag starts down.
-        let owner = ShmemConf::new()
-            .os_id(&name)
-            .size(SEGMENT)
-            .create()
-            .with_context(|| {
-                format!("cannot create shared memory segment {name}")
-            })?;
-        let doomed = name.clone();
-        let _on_signal = OnSignal::new(move || {
-            let _ = rustix::shm::unlink(doomed.as_str());
-        });
+        // Create the segment and register its clean-up as one step, so that
+        // no Ctrl-C falls between the two.
+        let (owner, _on_signal) = workers::interrupt::creating(|| {
+            // `create` opens with O_CREAT | O_EXCL: an existing segment of the
+            // same name is an error, never reused. A new segment is all
+            // zeros, so the flag starts down.
+            let owner = ShmemConf::new()
+                .os_id(&name)
+                .size(SEGMENT)
+                .create()
+                .with_context(|| {
+                    format!("cannot create shared memory segment {name}")
+                })?;
+            let doomed = name.clone();
+            let on_signal = OnSignal::new(move || {
+                let _ = rustix::shm::unlink(doomed.as_str());
+            });
+            anyhow::Ok((owner, on_signal))
+        })?;
         let segment = SegmentName {
             name,
             _owner: owner,

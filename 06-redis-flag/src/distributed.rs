@@ -273,23 +273,26 @@ impl<'a> RunKeys<'a> {
     /// Claims the run's name: fails if a run of that name exists.
     fn claim(url: &'a RedisUrl, keys: &'a Keys, run: &str) -> anyhow::Result<Self> {
         let mut conn = connect(url)?;
-        let claimed: Option<String> = redis::cmd("SET")
-            .arg(&keys.stop)
-            .arg(0)
-            .arg("NX")
-            .arg("EX")
-            .arg(TTL_SECONDS)
-            .query(&mut conn)
-            .map_err(|e| lost(url, e))?;
-        if claimed.is_none() {
-            bail!("a run named {run} exists at {url}: choose another --run-id");
-        }
-        let (doomed_url, doomed) = (url.clone(), keys.all().map(String::from));
-        let _on_signal = OnSignal::new(move || {
-            if let Ok(mut c) = connect(&doomed_url) {
-                let _: redis::RedisResult<()> = c.del(&doomed);
+        // Claim and register the clean-up as one step: no Ctrl-C between.
+        let _on_signal = interrupt::creating(|| {
+            let claimed: Option<String> = redis::cmd("SET")
+                .arg(&keys.stop)
+                .arg(0)
+                .arg("NX")
+                .arg("EX")
+                .arg(TTL_SECONDS)
+                .query(&mut conn)
+                .map_err(|e| lost(url, e))?;
+            if claimed.is_none() {
+                bail!("a run named {run} exists at {url}: choose another --run-id");
             }
-        });
+            let (doomed_url, doomed) = (url.clone(), keys.all().map(String::from));
+            anyhow::Ok(OnSignal::new(move || {
+                if let Ok(mut c) = connect(&doomed_url) {
+                    let _: redis::RedisResult<()> = c.del(&doomed);
+                }
+            }))
+        })?;
         Ok(RunKeys {
             url,
             keys,

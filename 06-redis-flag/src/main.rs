@@ -205,26 +205,30 @@ impl FlagKey {
             std::process::id(),
             workers::clock::now_ns()
         );
-        // NX: create the key only if no such key exists; never take over one.
-        let created: bool = redis::cmd("SET")
-            .arg(&key)
-            .arg(0)
-            .arg("NX")
-            .arg("EX")
-            .arg(TTL_SECONDS)
-            .query::<Option<String>>(&mut conn)
-            .map_err(|e| explain(url, e))?
-            .is_some();
-        anyhow::ensure!(
-            created,
-            "key {key} already exists in Redis: not reusing it"
-        );
-        let (doomed_url, doomed_key) = (url.clone(), key.clone());
-        let _on_signal = OnSignal::new(move || {
-            if let Ok(mut c) = connect(&doomed_url) {
-                let _: redis::RedisResult<()> = c.del(run_keys(&doomed_key));
-            }
-        });
+        // Create the key and register its clean-up as one step, so that no
+        // Ctrl-C falls between the two.
+        let _on_signal = workers::interrupt::creating(|| {
+            // NX: create the key only if no such key exists; never take over one.
+            let created: bool = redis::cmd("SET")
+                .arg(&key)
+                .arg(0)
+                .arg("NX")
+                .arg("EX")
+                .arg(TTL_SECONDS)
+                .query::<Option<String>>(&mut conn)
+                .map_err(|e| explain(url, e))?
+                .is_some();
+            anyhow::ensure!(
+                created,
+                "key {key} already exists in Redis: not reusing it"
+            );
+            let (doomed_url, doomed_key) = (url.clone(), key.clone());
+            anyhow::Ok(OnSignal::new(move || {
+                if let Ok(mut c) = connect(&doomed_url) {
+                    let _: redis::RedisResult<()> = c.del(run_keys(&doomed_key));
+                }
+            }))
+        })?;
         let cli = format!("redis-cli -u {url}");
         let stop = if push { "PUBLISH" } else { "SET" };
         eprintln!(

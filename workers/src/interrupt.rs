@@ -129,6 +129,9 @@ pub fn defer_to_signal() {
 
 /// Kills and reaps every registered child, then runs every clean-up.
 fn tear_down() {
+    // Wait for any resource being made right now to be made and registered
+    // (see `creating`), and let no other start.
+    let _gate = GATE.write().unwrap_or_else(|e| e.into_inner());
     let children = std::mem::take(&mut *lock(&CHILDREN));
     for &pid in &children {
         // The child may already be gone; either way it is not running after this.
@@ -169,6 +172,23 @@ pub(crate) fn register_child(pid: Pid) {
 
 pub(crate) fn forget_child(pid: Pid) {
     lock(&CHILDREN).retain(|&p| p != pid);
+}
+
+/// Held (shared) while a resource is made and its clean-up registered, and
+/// (exclusive) by the signal thread while it cleans up.
+static GATE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// Runs `make`, which creates something outside the process (a segment, a
+/// key) and registers its [`OnSignal`] clean-up, so that a signal cannot
+/// fall between the two: the clean-up either runs after `make` is done, or
+/// `make` never starts (the process is ending).
+pub fn creating<T>(make: impl FnOnce() -> T) -> T {
+    let gate = GATE.read().unwrap_or_else(|e| e.into_inner());
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        drop(gate);
+        defer_to_signal();
+    }
+    make()
 }
 
 /// A clean-up that runs if a signal ends the process, until it is dropped.

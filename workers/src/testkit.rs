@@ -278,3 +278,85 @@ pub fn in_private_mounts(script: &str) -> Option<Output> {
         .unwrap();
     Some(out)
 }
+
+/// What a run did after a fault was done to it, for a test to judge.
+#[derive(Debug)]
+pub struct Faulted {
+    /// The run's exit code (`None`: killed by a signal).
+    pub code: Option<i32>,
+    /// All it wrote on standard error.
+    pub stderr: String,
+    /// The process the fault was done to.
+    pub victim: u32,
+    /// Its processes still alive 2 s after it ended: there should be none.
+    pub processes_left: Vec<u32>,
+    /// Names it left in `/dev/shm` or the temp folder: there should be none.
+    pub names_left: Vec<String>,
+}
+
+impl Faulted {
+    /// The lines of standard error that report an error.
+    pub fn errors(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .collect()
+    }
+}
+
+/// Which process of a run a fault is done to.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// The parent itself.
+    Parent,
+    /// The child started with this hidden subcommand (" worker ",
+    /// " manager ") and this `--index`.
+    Child(&'static str, usize),
+}
+
+/// Starts a long run of `bin` (the prime, with `extra` arguments), sends
+/// `signal` (`KILL`, `STOP`, `INT`) to `target` once every worker runs, and
+/// waits for the run to end. `prefix` names what it must not leave behind.
+pub fn signal_mid_run(
+    bin: &Path,
+    prefix: &str,
+    target: Target,
+    signal: &str,
+    extra: &[&str],
+) -> Faulted {
+    let (child, kids) = start_long_with(bin, extra);
+    let pid = child.id();
+    let victim = match target {
+        Target::Parent => pid,
+        Target::Child(role, index) => {
+            find_child(&kids, role, index).expect("the target process runs")
+        }
+    };
+    send_signal(victim, signal);
+    let (code, stderr) = ended(child);
+    Faulted {
+        code,
+        stderr,
+        victim,
+        processes_left: ps::left_behind(&kids, Duration::from_secs(2)),
+        names_left: leftovers(prefix, pid),
+    }
+}
+
+/// [`ctrl_c_after`] `after` the start of `bin args...`, judged as
+/// [`signal_mid_run`] judges.
+pub fn ctrl_c_at_start(
+    bin: &Path,
+    prefix: &str,
+    args: &[&str],
+    after: Duration,
+) -> Faulted {
+    let (code, stderr, pid, kids) = ctrl_c_after(bin, args, after);
+    Faulted {
+        code,
+        stderr,
+        victim: pid,
+        processes_left: ps::left_behind(&kids, Duration::from_secs(2)),
+        names_left: leftovers(prefix, pid),
+    }
+}
