@@ -221,9 +221,11 @@ pub fn help_options(bin: &Path, sub: &[&str]) -> Vec<String> {
 }
 
 /// Starts `bin args...` in a process group of its own, as a shell starts a
-/// job, and after `after` sends SIGINT to the whole group, as a terminal's
-/// Ctrl-C does: the workers that have started get it too. Returns the exit
-/// code, standard error, the pid, and every child seen meanwhile.
+/// job, and `after` its `main` has begun catching Ctrl-C, sends SIGINT to the
+/// whole group, as a terminal's Ctrl-C does: the workers that have started
+/// get it too. (Before `main` nothing can catch it, and the signal's default
+/// action ends the process; that is no test of the program.) Returns the
+/// exit code, standard error, the pid, and every child seen meanwhile.
 pub fn ctrl_c_after(
     bin: &Path,
     args: &[&str],
@@ -238,6 +240,10 @@ pub fn ctrl_c_after(
         .spawn()
         .unwrap();
     let pid = child.id();
+    let catching = ps::wait_for(Duration::from_secs(10), || {
+        catches_sigint(pid).then_some(())
+    });
+    assert!(catching.is_some(), "{} never caught SIGINT", bin.display());
     let start = std::time::Instant::now();
     let mut kids = Vec::new();
     while start.elapsed() < after {
@@ -359,4 +365,16 @@ pub fn ctrl_c_at_start(
         processes_left: ps::left_behind(&kids, Duration::from_secs(2)),
         names_left: leftovers(prefix, pid),
     }
+}
+
+/// Whether process `pid` has a handler for SIGINT (`SigCgt` in its
+/// `/proc/<pid>/status` is a bit mask; SIGINT is signal 2).
+fn catches_sigint(pid: u32) -> bool {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let mask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok());
+    mask.is_some_and(|m| m & (1 << (2 - 1)) != 0)
 }
