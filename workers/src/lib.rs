@@ -51,7 +51,6 @@ pub fn parent_main(
     let result = sockets.and_then(|_dir| install().and_then(|()| run()));
     interrupt::defer_to_signal();
     match (result, interrupt::stop_requested()) {
-        (Ok(code), _) => code,
         // Ctrl-C asked a graceful program to stop, and something then failed
         // (a worker still starting died of the same Ctrl-C, say): the run
         // was interrupted, and says so.
@@ -61,10 +60,7 @@ pub fn parent_main(
             eprintln!("interrupted by {name}");
             ExitCode::from(128 + signal as u8)
         }
-        (Err(e), None) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        (result, _) => exit_with(result),
     }
 }
 
@@ -79,15 +75,16 @@ pub fn run_worker(run: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
         // so itself. Give it that moment before adding a second line.
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    exit_with(result)
+    exit_with(result.map(|()| ExitCode::SUCCESS))
 }
 
-/// Exit status 0 for `Ok`; for an error, one line on standard error and 1,
-/// unless a signal is ending the process, which then exits with 128 + signal.
-pub fn exit_with(result: anyhow::Result<()>) -> ExitCode {
+/// The program's exit code for `Ok`; for an error, one line on standard
+/// error and 1, unless a signal is ending the process, which then exits with
+/// 128 + signal.
+fn exit_with(result: anyhow::Result<ExitCode>) -> ExitCode {
     interrupt::defer_to_signal();
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -121,7 +118,7 @@ pub fn range_problem(from: u64, to: u64, max: u64) -> Option<String> {
 /// The workspace's dev profile is optimized, so `cargo run` prints representative
 /// numbers. Someone who turns debug assertions back on gets a warning on every run
 /// rather than silently slower figures.
-pub fn warn_if_unoptimized() {
+fn warn_if_unoptimized() {
     if cfg!(debug_assertions) {
         eprintln!(
             "warning: built with debug assertions; timings are not representative \
