@@ -1,6 +1,7 @@
-//! The documents `01-work-queue --json` prints, as types: nothing else.
+//! The documents `01-work-queue --json` prints, as types, and the
+//! shared-memory ring (`ring`), which the model-checked test needs to reach.
 //!
-//! The program (`main.rs`, `sweep.rs`) fills them in and prints them;
+//! The program (`main.rs`, `sweep.rs`) fills the types in and prints them;
 //! `cargo xtask` reads them back from `book/src/measured/` to make the book's
 //! tables and charts. One definition serves both sides, so a field renamed
 //! here fails to compile or to load there, instead of turning into a blank
@@ -9,15 +10,50 @@
 //! Times are nanoseconds of wall time, as a [`Summary`] over the rounds
 //! timed (`--repeats`) where several were.
 
+pub mod ring;
+
 use serde::{Deserialize, Serialize};
 use workers::report::Machine;
 use workers::stats::Summary;
+
+/// Where the queue lives: the three designs chapter 1 compares.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Design {
+    /// In the parent process: it hands each worker its next task over that
+    /// worker's own ipc-channel.
+    Broker,
+    /// In the kernel: one pipe of tasks that every worker reads, one of
+    /// results that every worker writes (`multiprocessing.Queue`'s design).
+    Pipe,
+    /// In shared memory: a ring of tasks every worker takes from, a ring of
+    /// results every worker puts to, and a futex to sleep on when empty.
+    Shm,
+}
+
+impl Design {
+    /// Every design, in the order the chapter presents them.
+    pub const ALL: [Design; 3] = [Design::Broker, Design::Pipe, Design::Shm];
+
+    /// The name `--queue` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Design::Broker => "broker",
+            Design::Pipe => "pipe",
+            Design::Shm => "shm",
+        }
+    }
+}
 
 /// Everything a plain run measured, as `--json` prints it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// The machine the run was measured on.
     pub machine: Machine,
+    /// Where the queue lived.
+    pub queue: Design,
     /// Worker processes started.
     pub workers: usize,
     /// Numbers per message.
@@ -26,12 +62,20 @@ pub struct Report {
     pub from: u64,
     /// The end of the range checked (exclusive).
     pub to: u64,
-    /// Primes found, ascending.
-    pub primes: Vec<u64>,
+    /// Primes found (each round finds them all; this is the first round's count).
+    pub primes: u64,
+    /// Their sum, modulo 2^64: with the count, a check that no result was
+    /// lost or counted twice.
+    pub prime_sum: u64,
     /// Numbers checked by each worker in the first round, by worker index.
     pub tasks_per_worker: Vec<u64>,
-    /// Every number checked exactly once, and the primes equal a serial run's.
+    /// Every number's result counted exactly once in every round, and the
+    /// primes' count and sum equal a serial run's.
     pub exactly_once: bool,
+    /// Numbers checked a second time after a worker was lost (the pipe cannot
+    /// tell who had taken what, so it sends again everything taken and not
+    /// finished); their second result is ignored.
+    pub rechecked: u64,
     /// Nanoseconds to start the worker processes, once.
     pub startup_ns: u64,
     /// Nanoseconds to check every number in one process, no queue.
@@ -52,6 +96,8 @@ pub struct Report {
 pub struct SweepReport {
     /// The machine the sweep was measured on.
     pub machine: Machine,
+    /// Where the queue lived.
+    pub queue: Design,
     /// Worker processes started.
     pub workers: usize,
     /// One row per size of number, smallest (cheapest task) first.

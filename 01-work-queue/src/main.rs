@@ -1,31 +1,42 @@
 //! Chapter 1: a work queue between processes, and what it costs.
 //!
 //! Run it: `cargo run --bin 01-work-queue` (or `cargo run -p work-queue`).
-//! Sweep task cost to find where parallel starts to pay:
-//! `cargo run --bin 01-work-queue -- --sweep`.
+//! Choose where the queue lives with `--queue broker|pipe|shm`; sweep task
+//! cost to find where parallel starts to pay with `--sweep`.
 //!
-//! The parent holds the queue. Each worker process has its own channel in and
-//! out; whenever a worker reports a finished batch, the parent sends it the
-//! next one. Fast workers come back sooner and so take more: the load balances
-//! itself. After the last task every worker gets a stop message (the "poison
-//! pill") and the parent collects every result before it reaps the workers.
+//! Whatever the queue, the run is the same: the parent cuts the range into
+//! tasks as they are needed and keeps its books (`ledger.rs`: what is out,
+//! what came back); workers take the next task whenever they are free, so the
+//! load balances itself; after the last task every worker gets a stop message
+//! (the "poison pill"), and the parent reads every result before it reaps the
+//! workers. What differs is the road a task travels:
+//! - `broker.rs`: the parent holds the queue and sends each worker its next
+//!   task over that worker's own channel;
+//! - `pipe.rs`: one pipe in the kernel, read by every worker;
+//! - `shm.rs`: one ring in shared memory, taken from by every worker.
 
+mod broker;
+mod ledger;
+mod pipe;
+mod shared;
+mod shm;
 mod sweep;
+mod task;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{CommandFactory, Parser, Subcommand, error::ErrorKind};
-use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
+use std::ops::Range;
+use std::os::fd::RawFd;
 use std::process::ExitCode;
 use std::time::Duration;
-use workers::pool::{Heard, Liveness, Pool, WorkerArgs, WorkerEnd};
+use workers::pool::{Liveness, Pool, WorkerArgs};
 use workers::prime::is_prime;
 use workers::report::{Machine, Table, human_ns, print_json, spread};
 use workers::stats::Summary;
 use workers::{clock, interrupt};
 
 // What `--json` prints is defined in lib.rs, where `cargo xtask` reads it too.
-use work_queue::Report;
+use work_queue::{Design, Report};
 
 /// Worker processes pull numbers from a queue and report the primes among them.
 #[derive(Debug, Parser)]
@@ -39,6 +50,9 @@ struct Cli {
 
 #[derive(Debug, Clone, clap::Args)]
 struct RunArgs {
+    /// Where the queue lives: in the parent, in the kernel, in shared memory
+    #[arg(long, value_enum, default_value_t = Design::Pipe)]
+    queue: Design,
     /// Worker processes to start [default: the number of cores]
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     workers: Option<u16>,
@@ -74,345 +88,186 @@ enum Role {
     Worker {
         #[command(flatten)]
         link: WorkerArgs,
+        /// The queue this worker takes tasks from
+        #[arg(long, value_enum)]
+        queue: Design,
         /// Sleep this long per number, in microseconds
         #[arg(long, default_value_t = 0)]
         delay_us: u64,
+        /// `pipe`: the inherited descriptor of the task pipe
+        #[arg(long)]
+        tasks_fd: Option<RawFd>,
+        /// `pipe`: the inherited descriptor of the result pipe
+        #[arg(long)]
+        results_fd: Option<RawFd>,
+        /// `shm`: the inherited descriptor of the shared memory
+        #[arg(long)]
+        memory_fd: Option<RawFd>,
     },
 }
 
 /// How long the slow worker sleeps per number: far above a queue round trip.
 const SLOW_DELAY: Duration = Duration::from_millis(5);
-/// The most numbers one run may hold in memory as tasks.
-const MAX_TASKS: u64 = 10_000_000;
-/// Batches each worker holds at once: one in hand, one waiting, so a worker
-/// never sits idle while its next batch crosses the channel.
-const DEPTH: usize = 2;
 
-// ANCHOR: messages
-/// Parent to worker.
-#[derive(Debug, Serialize, Deserialize)]
-enum Job {
-    /// Check these numbers.
-    Check(Vec<u64>),
-    /// The poison pill: nothing more will come. A typed variant, so no number
-    /// (and no string) can ever be mistaken for it.
-    Stop,
+/// A queue and its workers, whichever the design.
+trait Queue: std::fmt::Debug {
+    /// Sends every number of `numbers` through the workers, `batch` per
+    /// task, and collects every result.
+    fn round(&mut self, numbers: Range<u64>, batch: u32) -> anyhow::Result<Round>;
+    /// The poison pill: stops every worker, reads every last word, reaps.
+    fn shut_down(self: Box<Self>) -> anyhow::Result<()>;
 }
-
-/// Worker to parent.
-#[derive(Debug, Serialize, Deserialize)]
-enum Reply {
-    /// The primes among the last batch received, and how many numbers it held.
-    Done { checked: u32, primes: Vec<u64> },
-    /// The answer to `Stop`: this worker has finished and will exit.
-    Finished,
-}
-// ANCHOR_END: messages
-
-// ANCHOR: worker
-/// A worker: take a batch, check it, report, until the pill arrives.
-fn worker(link: &WorkerArgs, delay: Duration) -> anyhow::Result<()> {
-    let end = WorkerEnd::<Reply, Job>::connect(link)?;
-    loop {
-        // `recv` fails only when the parent is gone: then there is no one to
-        // report to, and the worker simply ends.
-        let Ok(job) = end.down.recv() else {
-            return Ok(());
-        };
-        match job {
-            Job::Check(numbers) => {
-                let mut primes = Vec::new();
-                for n in &numbers {
-                    std::thread::sleep(delay);
-                    if is_prime(*n) {
-                        primes.push(*n);
-                    }
-                }
-                let checked = numbers.len() as u32;
-                end.up.send(Reply::Done { checked, primes })?;
-            }
-            Job::Stop => {
-                end.up.send(Reply::Finished)?;
-                return Ok(());
-            }
-        }
-    }
-}
-// ANCHOR_END: worker
 
 /// What one pass of every task through the queue produced.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone)]
 struct Round {
-    /// Wall time from the first batch sent to the last result received.
+    /// Wall time from the first task sent to the last result received.
     wall_ns: u64,
-    /// Numbers each worker checked.
-    tasks: Vec<u64>,
-    /// Primes each worker found.
-    found: Vec<u64>,
-    /// Every prime, in the order results arrived.
-    primes: Vec<u64>,
-    /// Workers that died during the round, with what happened to their work.
+    /// What the results add up to, each task counted once.
+    tally: ledger::Tally,
+    /// Workers lost during the round, with what happened to their work.
     deaths: Vec<String>,
 }
 
-/// The parent's side of the queue: it holds the pending batches and brokers
-/// them to the workers, one channel each.
-struct Broker {
-    /// The worker processes, and the parent's ends of their channels.
-    pool: Pool<Job, Reply>,
-    /// Who is still alive, as far as the parent knows.
-    alive: Vec<bool>,
+impl Round {
+    fn new(wall_ns: u64, tally: ledger::Tally, deaths: Vec<String>) -> Round {
+        Round {
+            wall_ns,
+            tally,
+            deaths,
+        }
+    }
 }
 
-impl Broker {
-    // ANCHOR: broker
-    /// Sends every batch through the workers and collects every result.
-    ///
-    /// `pending` is the queue. Each worker holds at most `DEPTH` batches; each
-    /// result it returns frees a place, which the next pending batch fills. A
-    /// worker that dies gives its unfinished batches back to the queue.
-    fn round(&mut self, batches: &[Vec<u64>]) -> anyhow::Result<Round> {
-        let n = self.pool.len();
-        let mut pending: VecDeque<Vec<u64>> = batches.iter().cloned().collect();
-        let mut held: Vec<VecDeque<Vec<u64>>> = vec![VecDeque::new(); n];
-        let mut round = Round {
-            tasks: vec![0; n],
-            found: vec![0; n],
-            ..Round::default()
-        };
-        let start = clock::now_ns();
-        self.top_up_all(&mut pending, &mut held);
-        let mut outstanding = batches.len();
-        while outstanding > 0 {
-            // A worker that dies closes its channel, and the pool reports
-            // that at once; one that is alive but silent past --silence-ms is
-            // reported too, and killed: either way its batches go back.
-            for heard in self.pool.wait(Duration::from_millis(100))? {
-                match heard {
-                    Heard::Message(w, Reply::Done { checked, primes }) => {
-                        let batch = held[w].pop_front();
-                        if batch.map(|b| b.len()) != Some(checked as usize) {
-                            bail!("worker {w} reported a batch it was never given");
-                        }
-                        round.tasks[w] += u64::from(checked);
-                        round.found[w] += primes.len() as u64;
-                        round.primes.extend(primes);
-                        outstanding -= 1;
-                        self.top_up(w, &mut pending, &mut held[w]);
-                    }
-                    Heard::Message(w, Reply::Finished) => {
-                        bail!("worker {w} finished before it was told to stop")
-                    }
-                    // Dead, or alive but silent (killed now): either way its
-                    // batches go back on the queue.
-                    Heard::Gone(w) | Heard::Silent(w, _) => {
-                        let how = match heard {
-                            Heard::Silent(_, quiet) => {
-                                self.pool.kill_silent(w, quiet)?
-                            }
-                            _ => self.died(w)?,
-                        };
-                        let lost: Vec<u64> = held[w].drain(..).flatten().collect();
-                        let queued = pending.iter().map(Vec::len).sum();
-                        round.deaths.push(self.bury(w, how, lost.len(), queued)?);
-                        if !lost.is_empty() {
-                            pending.push_front(lost);
-                        }
-                        self.top_up_all(&mut pending, &mut held);
-                        outstanding = pending.len()
-                            + held.iter().map(|h| h.len()).sum::<usize>();
-                    }
-                }
-            }
-        }
-        round.wall_ns = clock::now_ns() - start;
-        Ok(round)
-    }
-
-    /// Fills worker `w`'s places from the queue, if it is alive.
-    fn top_up(
-        &mut self,
-        w: usize,
-        pending: &mut VecDeque<Vec<u64>>,
-        held: &mut VecDeque<Vec<u64>>,
-    ) {
-        while self.alive[w] && held.len() < DEPTH {
-            let Some(batch) = pending.pop_front() else {
-                break;
-            };
-            if self.pool.send(w, Job::Check(batch.clone())).is_err() {
-                // The worker died before the inbox said so. The batch goes
-                // back; the worker is killed for certain, so its channel's
-                // closing arrives and burying it returns what it still held.
-                pending.push_front(batch);
-                self.alive[w] = false;
-                self.pool.kill(w);
-                break;
-            }
-            held.push_back(batch);
-        }
-    }
-
-    /// Fills every live worker's places from the queue.
-    fn top_up_all(
-        &mut self,
-        pending: &mut VecDeque<Vec<u64>>,
-        held: &mut [VecDeque<Vec<u64>>],
-    ) {
-        for (w, h) in held.iter_mut().enumerate() {
-            self.top_up(w, pending, h);
-        }
-    }
-    // ANCHOR_END: broker
-
-    /// Reaps worker `w`, whose channel closed, and says who died and how.
-    fn died(&mut self, w: usize) -> anyhow::Result<String> {
-        let pid = self.pool.pid(w);
-        let how = self.pool.reap(w, Duration::from_secs(2))?;
-        Ok(format!("worker {w} (pid {pid}) {how} mid-run"))
-    }
-
-    /// Marks worker `w` lost (`what` says how) and says what became of its
-    /// work: back on the queue, or, with no worker left, never checked at all.
-    fn bury(
-        &mut self,
-        w: usize,
-        what: String,
-        lost: usize,
-        queued: usize,
-    ) -> anyhow::Result<String> {
-        self.alive[w] = false;
-        if !self.alive.contains(&true) {
-            bail!(
-                "{what}, and no worker is left: {} numbers were never checked",
-                lost + queued
-            );
-        }
-        Ok(format!(
-            "{what}; its {lost} unfinished numbers went back on the queue"
-        ))
-    }
-
-    // ANCHOR: shutdown
-    /// One pill per live worker, queued behind any work; then wait for each
-    /// acknowledgement before reaping, so no result is left unread.
-    fn shut_down(mut self) -> anyhow::Result<()> {
-        let live: Vec<usize> =
-            (0..self.pool.len()).filter(|&w| self.alive[w]).collect();
-        for &w in &live {
-            self.pool.send(w, Job::Stop).with_context(|| {
-                format!("worker {w} died before it could be told to stop")
-            })?;
-        }
-        let mut waiting = live.len();
-        let deadline = clock::now_ns() + 5_000_000_000;
-        while waiting > 0 {
-            if clock::now_ns() > deadline {
-                bail!(
-                    "{waiting} workers did not acknowledge the stop message in 5 s"
-                );
-            }
-            for heard in self.pool.wait(Duration::from_millis(100))? {
-                match heard {
-                    Heard::Message(_, Reply::Finished) => waiting -= 1,
-                    Heard::Message(w, Reply::Done { .. }) => {
-                        bail!("worker {w} sent a result after the queue was empty")
-                    }
-                    // The channel closes right after `Finished`; that is fine.
-                    Heard::Gone(_) => {}
-                    Heard::Silent(w, quiet) => {
-                        let what = self.pool.kill_silent(w, quiet)?;
-                        bail!("{what} before it answered its pill")
-                    }
-                }
-            }
-        }
-        for w in live {
-            let exit = self.pool.reap(w, Duration::from_secs(2))?;
-            if !exit.is_clean() {
-                bail!("worker {w} {exit} after acknowledging the stop");
-            }
-        }
-        Ok(())
-    }
-    // ANCHOR_END: shutdown
-}
-
-/// Starts `workers` processes; `slow` (if any) sleeps per number.
+// ANCHOR: start
+/// Starts `workers` processes around a queue of the given design; `slow`
+/// (if any) sleeps per number. Also returns how long starting took.
 fn start(
+    design: Design,
     workers: usize,
     slow: Option<usize>,
     liveness: Liveness,
-) -> anyhow::Result<(Broker, u64)> {
+) -> anyhow::Result<(Box<dyn Queue>, u64)> {
     let t = clock::now_ns();
-    let pool = Pool::spawn(workers, liveness, |i| {
-        let us = if Some(i) == slow {
-            SLOW_DELAY.as_micros()
-        } else {
-            0
-        };
-        vec!["--delay-us".into(), us.to_string()]
-    })?;
-    let alive = vec![true; workers];
-    Ok((Broker { pool, alive }, clock::now_ns() - t))
+    let queue: Box<dyn Queue> = match design {
+        Design::Broker => Box::new(broker::Broker::start(workers, slow, liveness)?),
+        Design::Pipe => Box::new(pipe::Pipes::start(workers, slow, liveness)?),
+        Design::Shm => Box::new(shm::Memory::start(workers, slow, liveness)?),
+    };
+    Ok((queue, clock::now_ns() - t))
+}
+// ANCHOR_END: start
+
+/// Says what became of a lost worker's work (`requeued`: what went back on
+/// the queue), or, with no worker left, that it was never checked at all (an
+/// error: the run cannot finish).
+fn bury(
+    how: String,
+    requeued: &str,
+    alive: &[bool],
+    ledger: &ledger::Ledger,
+) -> anyhow::Result<String> {
+    if !alive.contains(&true) {
+        bail!(
+            "{how}, and no worker is left: {} numbers were never checked",
+            ledger.unchecked()
+        );
+    }
+    Ok(format!("{how}; {requeued}"))
 }
 
-/// Splits `numbers` into messages of `batch` numbers.
-fn batches(numbers: &[u64], batch: u32) -> Vec<Vec<u64>> {
-    numbers
-        .chunks(batch as usize)
-        .map(<[u64]>::to_vec)
-        .collect()
+/// What a pool's messages must be (ipc-channel carries them).
+trait Wire: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {}
+impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> Wire for T {}
+
+/// Reaps worker `w`, whose channel closed, and says who died and how.
+fn died<D: Wire, M: Wire>(
+    pool: &mut Pool<D, M>,
+    w: usize,
+) -> anyhow::Result<String> {
+    let pid = pool.pid(w);
+    let how = pool.reap(w, Duration::from_secs(2))?;
+    Ok(format!("worker {w} (pid {pid}) {how} mid-run"))
 }
 
-/// The serial baseline: the same check, in this process, no queue.
-fn serial(numbers: &[u64]) -> (Vec<u64>, u64) {
+/// Reaps the workers `live` after their pill, and checks each ended cleanly.
+fn reap_all<D: Wire, M: Wire>(
+    pool: &mut Pool<D, M>,
+    live: &[usize],
+) -> anyhow::Result<()> {
+    for &w in live {
+        let pid = pool.pid(w);
+        let exit = pool.reap(w, Duration::from_secs(2))?;
+        if !exit.is_clean() {
+            bail!(
+                "worker {w} (pid {pid}) {exit} while the workers were being stopped"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The serial baseline: the same check, in this process, no queue. Returns
+/// the primes' count and sum, and the time taken.
+fn serial(numbers: Range<u64>) -> (u64, u64, u64) {
     let t = clock::now_ns();
-    let primes: Vec<u64> =
-        numbers.iter().copied().filter(|&n| is_prime(n)).collect();
-    (primes, clock::now_ns() - t)
+    let (mut count, mut sum) = (0u64, 0u64);
+    for n in numbers {
+        if is_prime(n) {
+            count += 1;
+            sum = sum.wrapping_add(n);
+        }
+    }
+    (count, sum, clock::now_ns() - t)
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let workers = workers::worker_count(args.workers);
-    let numbers: Vec<u64> = (args.from..args.to).collect();
-    let (mut queue, startup_ns) = start(workers, args.slow_worker, args.liveness)?;
-    let jobs = batches(&numbers, args.batch);
+    let numbers = args.from..args.to;
+    let (mut queue, startup_ns) =
+        start(args.queue, workers, args.slow_worker, args.liveness)?;
     let mut rounds = Vec::new();
     for _ in 0..args.repeats {
-        rounds.push(queue.round(&jobs)?);
+        rounds.push(queue.round(numbers.clone(), args.batch)?);
     }
-    queue.shut_down()?;
+    // Every result is in: a fault while stopping the workers is reported
+    // after the results, not instead of them.
+    let stopped = queue.shut_down();
 
-    let (expected, _) = serial(&numbers);
-    let serial_ns: Vec<f64> = (0..args.repeats)
-        .map(|_| serial(&numbers).1 as f64)
-        .collect();
+    let mut serial_ns = Vec::new();
+    let mut expected = (0, 0);
+    for _ in 0..args.repeats {
+        let (count, sum, ns) = serial(numbers.clone());
+        expected = (count, sum);
+        serial_ns.push(ns as f64);
+    }
     let serial_ns = Summary::of(&serial_ns).expect("at least one repeat");
     let parallel_ns: Vec<f64> = rounds.iter().map(|r| r.wall_ns as f64).collect();
     let parallel_ns = Summary::of(&parallel_ns).expect("at least one repeat");
+    let width = numbers.end - numbers.start;
     let exactly_once = rounds.iter().all(|r| {
-        let mut p = r.primes.clone();
-        p.sort_unstable();
-        p == expected && r.tasks.iter().sum::<u64>() == numbers.len() as u64
+        (r.tally.primes, r.tally.sum) == expected
+            && r.tally.tasks.iter().sum::<u64>() == width
     });
-    let first = &rounds[0];
-    let tasks = numbers.len() as f64;
+    let first = &rounds[0].tally;
     let report = Report {
         machine: Machine::here(),
+        queue: args.queue,
         workers,
         batch: args.batch,
         from: args.from,
         to: args.to,
-        primes: expected,
+        primes: first.primes,
+        prime_sum: first.sum,
         tasks_per_worker: first.tasks.clone(),
         exactly_once,
+        rechecked: rounds.iter().map(|r| r.tally.rechecked).sum(),
         startup_ns,
         serial_ns,
         parallel_ns,
         overhead_per_task_ns: (parallel_ns.median
             - serial_ns.median / workers as f64)
-            / tasks,
+            / width as f64,
         speedup: serial_ns.median / parallel_ns.median,
         deaths: rounds.iter().flat_map(|r| r.deaths.clone()).collect(),
     };
@@ -427,34 +282,45 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::FAILURE);
     }
+    // One line for the whole run: who was lost, and that the others did its
+    // work (the report above shows it); then what went wrong at the end.
+    let mut problems = Vec::new();
     if !report.deaths.is_empty() {
-        // One line for the whole run: who was lost, and that the others did
-        // its work (the report above shows it).
-        eprintln!(
-            "error: {}; every number was still checked once",
-            report.deaths.join("; ")
-        );
+        let lost = report.deaths.join("; ");
+        problems.push(format!("{lost}; every number was still checked once"));
+    }
+    if let Err(e) = stopped {
+        problems.push(format!("{e:#}"));
+    }
+    if !problems.is_empty() {
+        eprintln!("error: {}", problems.join("; then "));
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_run(r: &Report, args: &RunArgs, first: &Round) {
+/// How the report names each design.
+fn described(design: Design) -> &'static str {
+    match design {
+        Design::Broker => "a broker (the parent, one channel per worker)",
+        Design::Pipe => "a pipe every worker reads",
+        Design::Shm => "a ring in shared memory",
+    }
+}
+
+fn print_run(r: &Report, args: &RunArgs, first: &ledger::Tally) {
     println!(
-        "Checked {} numbers ({}..{}) with {} worker processes, {} per message.",
+        "Checked {} numbers ({}..{}) with {} worker processes, {} per message, through {}.",
         r.to - r.from,
         r.from,
         r.to,
         r.workers,
-        r.batch
+        r.batch,
+        described(r.queue)
     );
-    println!("\n{} primes:", r.primes.len());
-    for line in r.primes.chunks(8) {
-        let line: Vec<String> = line.iter().map(u64::to_string).collect();
-        println!("  {}", line.join(" "));
-    }
+    println!("\n{} primes, summing to {}.", r.primes, r.prime_sum);
     println!("\nWho did the work (first round):");
-    let mut t = Table::new(["worker", "tasks", "primes"]);
+    let mut t = Table::new(["worker", "numbers", "primes"]);
     for w in 0..r.workers {
         let name = match args.slow_worker {
             Some(s) if s == w => format!("{w} (slow)"),
@@ -465,6 +331,12 @@ fn print_run(r: &Report, args: &RunArgs, first: &Round) {
     print!("{t}");
     let verdict = if r.exactly_once { "yes" } else { "NO" };
     println!("Every number checked exactly once, same primes as serial: {verdict}");
+    if r.rechecked > 0 {
+        println!(
+            "({} tasks were answered twice after a worker was lost; each was counted once.)",
+            r.rechecked
+        );
+    }
     println!(
         "\nWall time, median of {} rounds (min to max):",
         args.repeats
@@ -478,25 +350,31 @@ fn print_run(r: &Report, args: &RunArgs, first: &Round) {
     ]);
     print!("{t}");
     println!(
-        "Each task cost {} of queue overhead beyond its share of the work.",
+        "Each number cost {} of queue overhead beyond its share of the work.",
         human_ns(r.overhead_per_task_ns)
     );
     if r.speedup >= 1.0 {
         println!("Parallel was {:.2}x faster than serial.", r.speedup);
     } else {
+        let advice = if r.batch < 64 {
+            "Try --batch 64, or --sweep to see where parallel starts to pay."
+        } else {
+            "Try --sweep to see where parallel starts to pay."
+        };
         println!(
             "Parallel was {:.1}x SLOWER than serial: the tasks are too small for the \
-             queue.\nTry --batch 64, or --sweep to see where parallel starts to pay.",
+             queue.\n{advice}",
             1.0 / r.speedup
         );
     }
 }
 
-/// Checks what clap cannot: a non-empty range of a size we can hold.
+/// Checks what clap cannot: a non-empty range, a slow worker that exists.
 fn validate(args: &RunArgs) {
     let fail =
         |msg: String| Cli::command().error(ErrorKind::ValueValidation, msg).exit();
-    if let Some(problem) = workers::range_problem(args.from, args.to, MAX_TASKS) {
+    // Tasks are cut from the range as they are needed: any size will do.
+    if let Some(problem) = workers::range_problem(args.from, args.to, u64::MAX) {
         fail(problem);
     }
     let workers = workers::worker_count(args.workers);
@@ -508,12 +386,36 @@ fn validate(args: &RunArgs) {
     }
 }
 
+// ANCHOR: main
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.role {
-        Some(Role::Worker { link, delay_us }) => {
-            workers::run_worker(|| worker(link, Duration::from_micros(*delay_us)))
-        }
+        Some(Role::Worker {
+            link,
+            queue,
+            delay_us,
+            tasks_fd,
+            results_fd,
+            memory_fd,
+        }) => workers::run_worker(|| {
+            let delay = Duration::from_micros(*delay_us);
+            let missing =
+                |what| anyhow::anyhow!("a {} worker needs --{what}", queue.name());
+            match queue {
+                Design::Broker => broker::worker(link, delay),
+                Design::Pipe => pipe::worker(
+                    link,
+                    delay,
+                    tasks_fd.ok_or_else(|| missing("tasks-fd"))?,
+                    results_fd.ok_or_else(|| missing("results-fd"))?,
+                ),
+                Design::Shm => shm::worker(
+                    link,
+                    delay,
+                    memory_fd.ok_or_else(|| missing("memory-fd"))?,
+                ),
+            }
+        }),
         None => {
             validate(&cli.run);
             workers::parent_main(interrupt::install, || {
@@ -526,3 +428,4 @@ fn main() -> ExitCode {
         }
     }
 }
+// ANCHOR_END: main

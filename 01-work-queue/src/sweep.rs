@@ -6,12 +6,13 @@
 //! per message and then `--batch` per message (64 unless given), beside a
 //! serial run in this process.
 
-use crate::{Broker, RunArgs, batches, serial, start};
+use crate::{Queue, RunArgs, serial, start};
 use std::process::ExitCode;
 use workers::report::{Machine, Table, human_ns, print_json, ratio};
 use workers::stats::Summary;
 
 // What `--sweep --json` prints, defined where `cargo xtask` reads it too.
+use std::ops::Range;
 use work_queue::{Leg, Row, SweepReport};
 
 /// Serial time each size aims for: long enough to time, short enough to sweep.
@@ -23,25 +24,26 @@ const MAX_TASKS: u64 = 20_000;
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let workers = workers::worker_count(args.workers);
     let batch = if args.batch > 1 { args.batch } else { 64 };
-    let (mut broker, _) = start(workers, None, args.liveness)?;
+    let (mut queue, _) = start(args.queue, workers, None, args.liveness)?;
     let mut rows = Vec::new();
     for exp in (2..=14).step_by(2) {
         let from = 10u64.pow(exp);
-        let probe: Vec<u64> = (from..from + MIN_TASKS).collect();
-        let per_task = (serial(&probe).1 / MIN_TASKS).max(1);
+        let per_task = (serial(from..from + MIN_TASKS).2 / MIN_TASKS).max(1);
         let tasks = (TARGET_NS / per_task).clamp(MIN_TASKS, MAX_TASKS);
-        let numbers: Vec<u64> = (from..from + tasks).collect();
-        let serial_ns = repeat(args.repeats, || Ok(serial(&numbers).1))?;
-        let unbatched =
-            leg(&mut broker, &numbers, 1, &serial_ns, workers, args.repeats)?;
-        let batched = leg(
-            &mut broker,
-            &numbers,
-            batch,
-            &serial_ns,
-            workers,
-            args.repeats,
-        )?;
+        let numbers = from..from + tasks;
+        let serial_ns = repeat(args.repeats, || Ok(serial(numbers.clone()).2))?;
+        let mut leg = |batch| {
+            leg(
+                queue.as_mut(),
+                numbers.clone(),
+                batch,
+                &serial_ns,
+                workers,
+                args.repeats,
+            )
+        };
+        let unbatched = leg(1)?;
+        let batched = leg(batch)?;
         rows.push(Row {
             from,
             tasks,
@@ -51,7 +53,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             batched,
         });
     }
-    broker.shut_down()?;
+    queue.shut_down()?;
     let crossover = |pick: fn(&Row) -> &Leg| {
         rows.iter()
             .find(|r| pick(r).speedup > 1.0)
@@ -59,6 +61,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     let report = SweepReport {
         machine: Machine::here(),
+        queue: args.queue,
         workers,
         crossover_unbatched_ns: crossover(|r| &r.unbatched),
         crossover_batched_ns: crossover(|r| &r.batched),
@@ -74,16 +77,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 
 /// Times `repeats` rounds of `numbers` through the queue, `batch` per message.
 fn leg(
-    broker: &mut Broker,
-    numbers: &[u64],
+    queue: &mut dyn Queue,
+    numbers: Range<u64>,
     batch: u32,
     serial_ns: &Summary,
     workers: usize,
     repeats: u32,
 ) -> anyhow::Result<Leg> {
-    let jobs = batches(numbers, batch);
-    let wall_ns = repeat(repeats, || Ok(broker.round(&jobs)?.wall_ns))?;
-    let tasks = numbers.len() as f64;
+    let wall_ns =
+        repeat(repeats, || Ok(queue.round(numbers.clone(), batch)?.wall_ns))?;
+    let tasks = (numbers.end - numbers.start) as f64;
     Ok(Leg {
         batch,
         wall_ns,
@@ -105,8 +108,9 @@ fn repeat(
 
 fn print_sweep(r: &SweepReport, batch: u32, repeats: u32) {
     println!(
-        "Queue cost against task cost: {} workers, median of {repeats} rounds.\n",
-        r.workers
+        "Queue cost against task cost: {} workers, through {}, median of {repeats} rounds.\n",
+        r.workers,
+        crate::described(r.queue)
     );
     let mut t = Table::new([
         "numbers from".to_string(),

@@ -215,6 +215,18 @@ impl Drop for OnSignal {
     }
 }
 
+/// Makes growing a file past the size limit (`ulimit -f`) an error
+/// (`EFBIG`) rather than death by SIGXFSZ, whose default action ends the
+/// process with no word and no clean-up. A handler that does nothing is
+/// enough: the system call then fails instead.
+pub fn file_size_limit_is_an_error() -> anyhow::Result<()> {
+    signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        std::sync::Arc::default(),
+    )?;
+    Ok(())
+}
+
 /// In a worker: let the parent decide about Ctrl-C.
 ///
 /// A terminal's Ctrl-C reaches every process in the foreground group. If the

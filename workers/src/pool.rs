@@ -212,6 +212,11 @@ pub struct Pool<Down, M> {
     silence: Duration,
     /// What the processes are, for messages: "worker", "manager", "stage".
     role: &'static str,
+    /// When the parent last looked at its inbox. A parent that could not
+    /// look for a while (stopped by Ctrl-Z, starved of the processor, busy
+    /// with work of its own) has not been listening, and cannot tell a
+    /// silent worker from its own deafness.
+    last_look: Instant,
 }
 
 impl<Down, M> Pool<Down, M>
@@ -245,6 +250,7 @@ where
             members: Vec::with_capacity(n),
             inbox: Inbox::new()?,
             silence: liveness.limit(),
+            last_look: Instant::now(),
             role,
         };
         for index in 0..n {
@@ -409,8 +415,29 @@ where
     /// than the silence limit is reported once as [`Heard::Silent`].
     pub fn wait(&mut self, timeout: Duration) -> anyhow::Result<Vec<Heard<M>>> {
         interrupt::defer_to_signal();
+        // Not listening for longer than a heartbeat's period: whatever the
+        // workers said meanwhile may still be unread, so every worker's
+        // silence is counted from now.
+        if self.last_look.elapsed() > HEARTBEAT {
+            let now = Instant::now();
+            for member in &mut self.members {
+                member.heard = member.heard.max(now);
+            }
+        }
         let mut heard = Vec::new();
-        for (w, news) in self.inbox.wait(timeout)? {
+        // One select reports at most a few channels (ipc-channel reads ten
+        // events at a time): read until nothing more is ready, so that no
+        // heartbeat waits unread while its sender is judged silent.
+        let mut news = self.inbox.wait(timeout)?;
+        for _ in 0..self.members.len() {
+            let more = self.inbox.wait(Duration::ZERO)?;
+            if more.is_empty() {
+                break;
+            }
+            news.extend(more);
+        }
+        self.last_look = Instant::now();
+        for (w, news) in news {
             let member = &mut self.members[w];
             member.heard = Instant::now();
             match news {

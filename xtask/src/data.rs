@@ -16,14 +16,15 @@ mod files;
 
 pub use files::{
     MEASUREMENTS, Measurement, PYTHON, PYTHON_CMD, REDIS_BIN, REDIS_FLOOR,
-    REDIS_FLOOR_ARGS,
+    REDIS_FLOOR_ARGS, queue_file,
 };
 
 use crate::workspace::root;
-use anyhow::Context;
+use anyhow::{Context, ensure};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use work_queue::{Design, Report, SweepReport};
 use workers::flag::{self, Counted};
 use workers::stats::Summary;
 
@@ -33,7 +34,7 @@ pub fn measured_dir() -> PathBuf {
 }
 
 /// Where, when and from what a figure was measured.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamp {
     /// The day, `YYYY-MM-DD`, in UTC.
     pub date: String,
@@ -123,12 +124,9 @@ impl Measured<flag::Report> {
 /// Every document the book's tables and charts are made from, loaded once.
 #[derive(Debug)]
 pub struct Data {
-    /// `01-sweep.json`: queue cost against task cost.
-    pub sweep: Measured<work_queue::SweepReport>,
-    /// `01-heavy-1.json`: heavy numbers near 10^12, one per message.
-    pub heavy_1: Measured<work_queue::Report>,
-    /// `01-heavy-64.json`: the same, 64 per message.
-    pub heavy_64: Measured<work_queue::Report>,
+    /// Chapter 1's queue in each of its designs, in [`Design::ALL`]'s order:
+    /// broker, pipe, shm.
+    pub queues: [QueueRuns; 3],
     /// `02-compare.json`: the pill, a hang-up and a kill, timed.
     pub compare: Measured<poison_pill::CompareReport>,
     /// `03-prime.json`: the manager's flag at its default interval, with
@@ -150,7 +148,7 @@ pub struct Data {
     pub push: Measured<flag::Report>,
     /// `06-redis-benchmark.json`: Redis's own benchmark, the floor.
     pub redis_floor: Measured<RedisBenchmark>,
-    /// `py-side-by-side.json`: the same looks and queue in Python.
+    /// `py-side-by-side.json`: the same looks and queues in Python.
     pub python: Measured<SideBySide>,
 }
 
@@ -164,10 +162,13 @@ impl Data {
             load("06-poll-k100000.json")?,
             load("06-poll-k1000000.json")?,
         ];
+        let [broker, pipe, shm] = Design::ALL;
         Ok(Data {
-            sweep: load("01-sweep.json")?,
-            heavy_1: load("01-heavy-1.json")?,
-            heavy_64: load("01-heavy-64.json")?,
+            queues: [
+                QueueRuns::load(broker)?,
+                QueueRuns::load(pipe)?,
+                QueueRuns::load(shm)?,
+            ],
             compare: load("02-compare.json")?,
             manager: load("03-prime.json")?,
             manager_k1000: load("03-prime-k1000.json")?,
@@ -184,6 +185,168 @@ impl Data {
     /// Chapter 6's flag polled at its default interval (100,000).
     pub fn redis(&self) -> &Measured<flag::Report> {
         &self.polls[2]
+    }
+
+    /// Chapter 1's measurements of one design.
+    pub fn queue(&self, design: Design) -> &QueueRuns {
+        (self.queues.iter())
+            .find(|q| q.design == design)
+            .expect("Data::load loads every design")
+    }
+}
+
+/// Chapter 1's documents of one design: a sweep of task cost, and the same
+/// tiny and heavy numbers as Python's queue, one and 64 per message.
+#[derive(Debug)]
+pub struct QueueRuns {
+    /// Where the queue lived.
+    pub design: Design,
+    /// `01-sweep-D.json`: queue cost against task cost.
+    pub sweep: Measured<SweepReport>,
+    /// `01-tiny-D-1.json`: the 20,000 numbers from 10^4 of Python's
+    /// `queue.tiny`, one per message.
+    pub tiny_1: Measured<Report>,
+    /// `01-tiny-D-64.json`: the same, 64 per message.
+    pub tiny_64: Measured<Report>,
+    /// `01-heavy-D-1.json`: 10,000 heavy numbers from 10^12, one per message.
+    pub heavy_1: Measured<Report>,
+    /// `01-heavy-D-64.json`: the same, 64 per message.
+    pub heavy_64: Measured<Report>,
+}
+
+impl QueueRuns {
+    /// Loads the documents of `design`; each must say it measured that
+    /// design, a run also that it sent the numbers its name says per message.
+    fn load(design: Design) -> anyhow::Result<QueueRuns> {
+        let run = |kind: &str, batch: u32| -> anyhow::Result<Measured<Report>> {
+            let m: Measured<Report> = load(&queue_file(kind, design, Some(batch)))?;
+            ensure!(
+                m.output.batch == batch,
+                "{} sent {} numbers per message, not {batch}: rerun `cargo xtask measure`",
+                m.file,
+                m.output.batch
+            );
+            m.of_design(design)
+        };
+        let sweep: Measured<SweepReport> = load(&queue_file("sweep", design, None))?;
+        Ok(QueueRuns {
+            design,
+            sweep: sweep.of_design(design)?,
+            tiny_1: run("tiny", 1)?,
+            tiny_64: run("tiny", 64)?,
+            heavy_1: run("heavy", 1)?,
+            heavy_64: run("heavy", 64)?,
+        })
+    }
+
+    /// The four plain runs: tiny then heavy, one then 64 per message.
+    pub fn runs(&self) -> [&Measured<Report>; 4] {
+        [&self.tiny_1, &self.tiny_64, &self.heavy_1, &self.heavy_64]
+    }
+
+    /// Nanoseconds to start the workers: one sample from each plain run.
+    pub fn startup_ns(&self) -> Spread {
+        let samples = self.runs().map(|m| m.output.startup_ns as f64);
+        let s = Summary::of(&samples).expect("four samples, none NaN");
+        Spread {
+            n: s.n,
+            median: s.median,
+            min: s.min,
+            max: s.max,
+        }
+    }
+}
+
+/// A chapter 1 document: it says which design it measured.
+pub trait OfDesign {
+    /// Where the queue lived.
+    fn design(&self) -> Design;
+}
+
+impl OfDesign for Report {
+    fn design(&self) -> Design {
+        self.queue
+    }
+}
+
+impl OfDesign for SweepReport {
+    fn design(&self) -> Design {
+        self.queue
+    }
+}
+
+impl<T: OfDesign> Measured<T> {
+    /// The document, if it measured `design`; else an error naming the file.
+    fn of_design(self, design: Design) -> anyhow::Result<Self> {
+        let measured = self.output.design();
+        ensure!(
+            measured == design,
+            "{} measured the {} queue, not {}: rerun `cargo xtask measure`",
+            self.file,
+            measured.name(),
+            design.name()
+        );
+        Ok(self)
+    }
+}
+
+/// A figure measured several times: its median and how far it moved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    /// How many samples (rounds, runs) it is made from.
+    pub n: usize,
+    /// The middle figure.
+    pub median: f64,
+    /// The smallest.
+    pub min: f64,
+    /// The largest.
+    pub max: f64,
+}
+
+impl From<&PySummary> for Spread {
+    fn from(s: &PySummary) -> Spread {
+        Spread {
+            n: s.n,
+            median: s.median,
+            min: s.min,
+            max: s.max,
+        }
+    }
+}
+
+impl Measured<Report> {
+    /// Numbers checked.
+    pub fn tasks(&self) -> u64 {
+        self.output.to - self.output.from
+    }
+
+    /// Queue overhead per number with its spread: the median is the
+    /// report's own (parallel median against serial median), the spread
+    /// that of the fastest and slowest parallel round against the serial
+    /// median, as Python's side by side computes it.
+    pub fn overhead_per_task_ns(&self) -> Spread {
+        let r = &self.output;
+        let share = r.serial_ns.median / r.workers as f64;
+        let per_task = |wall: f64| (wall - share) / self.tasks() as f64;
+        Spread {
+            n: r.parallel_ns.n,
+            median: r.overhead_per_task_ns,
+            min: per_task(r.parallel_ns.min),
+            max: per_task(r.parallel_ns.max),
+        }
+    }
+
+    /// Serial time over parallel time with its spread: the report's own
+    /// median, and the serial median over the slowest and the fastest
+    /// parallel round.
+    pub fn speedup(&self) -> Spread {
+        let r = &self.output;
+        Spread {
+            n: r.parallel_ns.n,
+            median: r.speedup,
+            min: r.serial_ns.median / r.parallel_ns.max,
+            max: r.serial_ns.median / r.parallel_ns.min,
+        }
     }
 }
 
@@ -208,7 +371,7 @@ pub struct RedisBenchmark {
 }
 
 /// What `python3 python/side_by_side.py --json` prints: one look at each
-/// flag, and a message through a queue, in Python.
+/// flag, and chapter 1's queue, in Python.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SideBySide {
     /// Python's version, e.g. `3.11.7`.
@@ -217,7 +380,7 @@ pub struct SideBySide {
     pub implementation: String,
     /// Nanoseconds per look at each flag.
     pub looks_ns: PyLooks,
-    /// Chapter 1's queue in Python.
+    /// Chapter 1's queue in Python: start-up, tiny and heavy tasks, a sweep.
     pub queue: PyQueue,
 }
 
@@ -259,34 +422,91 @@ pub struct PySummary {
     pub max: f64,
 }
 
-/// Chapter 1's queue in Python: the same numbers one per message and batched.
+/// Chapter 1's `multiprocessing.Queue` in Python, each figure beside a Rust
+/// one: what starting the workers costs, tiny tasks, heavy tasks, and a sweep
+/// of task cost. Workers are started with *spawn*; each measurement starts
+/// one pool per way of sending (one per message, batched) and times
+/// [`PyQueue::rounds`] rounds through it, once every worker runs; every
+/// round's primes equal a serial run's.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PyQueue {
-    /// The first number checked.
-    pub from: u64,
-    /// How many numbers were checked.
-    pub tasks: u64,
-    /// Worker processes.
+    /// Worker processes (`os.cpu_count()`).
     pub workers: usize,
-    /// Nanoseconds per number, serially (median of 3).
-    pub task_ns: f64,
+    /// Rounds timed for each figure, serial and parallel alike (odd, so a
+    /// median is one of the rounds).
+    pub rounds: u32,
+    /// Nanoseconds from the first `Process.start()` until every worker of a
+    /// pool had put its "running" message: one sample per pool started by
+    /// the measurements below (two per [`PyRow`]).
+    pub startup_ns: PySummary,
+    /// Tiny tasks: the numbers of the Rust sweep's 10^4 row. Its fields sit
+    /// at the top of `queue` in the JSON (`queue.from`, `queue.unbatched`).
+    #[serde(flatten)]
+    pub tiny: PyRow,
+    /// Heavy tasks: numbers from 10^12, as `01-heavy-D-1.json` and
+    /// `01-heavy-D-64.json`, but fewer of them ([`PyRow::tasks`]): a Python
+    /// division is much slower than a Rust one. Compare speedups and
+    /// overhead against task cost, not wall times.
+    pub heavy: PyRow,
+    /// Queue cost against task cost, as `01-work-queue --sweep`.
+    pub sweep: PySweep,
+}
+
+/// Numbers of one size checked serially and through Python's queue, one per
+/// message and batched: the shape of a Rust sweep row, with a spread on
+/// every figure.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PyRow {
+    /// The first number checked (a power of 10).
+    pub from: u64,
+    /// How many numbers were checked, from `from` on.
+    pub tasks: u64,
+    /// Nanoseconds per number, serially: each serial round over `tasks`.
+    /// The task cost.
+    pub task_ns: PySummary,
+    /// Nanoseconds to check every number in one process, no queue.
+    pub serial_ns: PySummary,
     /// One number per message.
     pub unbatched: PyLeg,
-    /// Many numbers per message.
+    /// Many numbers per message (64).
     pub batched: PyLeg,
 }
 
-/// One way of sending Python's queue its tasks, measured (medians of 3).
+/// One way of sending Python's queue its tasks, measured. Overhead and
+/// speedup set each parallel round against the serial median: their median
+/// is the figure from the two medians (as the Rust sweep computes it), their
+/// spread that of the parallel rounds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PyLeg {
     /// Numbers per message.
     pub batch: u32,
-    /// Nanoseconds of wall time for all the numbers.
-    pub wall_ns: f64,
-    /// Nanoseconds each task added beyond its share of the serial work.
-    pub overhead_per_task_ns: f64,
-    /// Serial time over parallel time.
-    pub speedup: f64,
+    /// Nanoseconds of wall time for all the numbers, per round.
+    pub wall_ns: PySummary,
+    /// Nanoseconds of wall time each task added beyond its share of the
+    /// serial work: (wall - serial / workers) / tasks.
+    pub overhead_per_task_ns: PySummary,
+    /// Serial time over parallel time (a ratio); above 1 the queue paid off.
+    pub speedup: PySummary,
+}
+
+/// Python's queue cost against task cost: numbers from 10^2 to 10^14 in
+/// steps of 10^2, as many of each as take about `target_ns` serially.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PySweep {
+    /// Nanoseconds of serial work each size aims for (from a probe of
+    /// `min_tasks` numbers).
+    pub target_ns: u64,
+    /// The fewest numbers checked at a size.
+    pub min_tasks: u64,
+    /// The most numbers checked at a size.
+    pub max_tasks: u64,
+    /// One row per size, smallest (cheapest task) first.
+    pub rows: Vec<PyRow>,
+    /// Nanoseconds per task (median) of the first row where the median
+    /// speedup passed 1, one number per message; none if it never did.
+    pub crossover_unbatched_ns: Option<f64>,
+    /// The same, batched.
+    pub crossover_batched_ns: Option<f64>,
 }
 
 #[cfg(test)]
@@ -296,12 +516,54 @@ mod tests {
     #[test]
     fn the_committed_files_load_into_their_types() {
         let data = Data::load().unwrap();
-        assert_eq!(data.sweep.file, "01-sweep.json");
+        for (runs, design) in data.queues.iter().zip(Design::ALL) {
+            assert_eq!(runs.design, design);
+            let sweep = format!("01-sweep-{}.json", design.name());
+            assert_eq!(runs.sweep.file, sweep);
+        }
         assert!(data.redis().command.contains("--check-every 100000"));
         // The JSON files no table reads still carry a whole stamp.
         for m in MEASUREMENTS.iter().filter(|m| m.file.ends_with(".json")) {
             let doc: Measured<serde::de::IgnoredAny> = load(m.file).unwrap();
             assert_eq!(doc.command, m.command(), "{}", m.file);
+        }
+    }
+
+    #[test]
+    fn a_document_of_another_design_is_refused_naming_the_file() {
+        let pipe: Measured<Report> = load("01-tiny-pipe-1.json").unwrap();
+        let e = pipe.of_design(Design::Shm).unwrap_err().to_string();
+        assert!(
+            e.contains("01-tiny-pipe-1.json") && e.contains("shm"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn spreads_set_the_parallel_extremes_against_the_serial_median() {
+        let mut m: Measured<Report> = load("01-heavy-shm-1.json").unwrap();
+        let r = &mut m.output;
+        (r.from, r.to, r.workers) = (0, 10, 2);
+        r.serial_ns = Summary::of(&[900.0, 1000.0, 1100.0]).unwrap();
+        r.parallel_ns = Summary::of(&[400.0, 500.0, 800.0]).unwrap();
+        (r.overhead_per_task_ns, r.speedup) = (0.0, 2.0);
+        let overhead = m.overhead_per_task_ns();
+        assert_eq!((overhead.min, overhead.max, overhead.n), (-10.0, 30.0, 3));
+        let speedup = m.speedup();
+        assert_eq!((speedup.min, speedup.median, speedup.max), (1.25, 2.0, 2.5));
+    }
+
+    #[test]
+    fn every_committed_run_lies_within_its_spread() {
+        let data = Data::load().unwrap();
+        for runs in &data.queues {
+            for m in runs.runs() {
+                for s in [m.overhead_per_task_ns(), m.speedup()] {
+                    assert!(s.min <= s.median && s.median <= s.max, "{}", m.file);
+                }
+            }
+            let s = runs.startup_ns();
+            assert!(s.n == 4 && s.min <= s.median && s.median <= s.max);
         }
     }
 

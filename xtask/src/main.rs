@@ -34,9 +34,10 @@ struct Cli {
 enum Task {
     /// Rerun every measurement and rewrite book/src/measured/
     Measure {
-        /// Only the measurements whose file name contains this
+        /// Only the measurements whose file name contains this (repeat it
+        /// for several: `--only 01- --only py-side-by-side`)
         #[arg(long)]
-        only: Option<String>,
+        only: Vec<String>,
     },
     /// The test command: install what is missing, then fmt, clippy, tests, book
     Ci,
@@ -48,7 +49,7 @@ enum Task {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
-        Task::Measure { only } => measure::run(only.as_deref()),
+        Task::Measure { only } => measure::run(&only),
         Task::Ci => ci::run(),
         Task::Book => book::check(),
     };

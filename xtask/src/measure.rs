@@ -23,7 +23,9 @@ use std::time::Duration;
 use workers::ps;
 use workers::redis_server::RedisServer;
 
-pub fn run(only: Option<&str>) -> anyhow::Result<()> {
+/// Reruns the measurements whose file name contains one of `only`, or all of
+/// them if `only` is empty; then renders every table and chart.
+pub fn run(only: &[String]) -> anyhow::Result<()> {
     let status = Command::new("cargo")
         .args(["build", "--workspace", "--bins"])
         .current_dir(root())
@@ -33,7 +35,9 @@ pub fn run(only: Option<&str>) -> anyhow::Result<()> {
     }
     let stamp = stamp_here()?;
     std::fs::create_dir_all(measured_dir())?;
-    let wanted = |file: &str| only.is_none_or(|o| file.contains(o));
+    let wanted = |file: &str| {
+        only.is_empty() || only.iter().any(|o| file.contains(o.as_str()))
+    };
     let needs_redis = MEASUREMENTS
         .iter()
         .any(|m| m.bin == REDIS_BIN && wanted(m.file))

@@ -16,6 +16,7 @@ pub type Render = fn(&Data) -> anyhow::Result<String>;
 /// Every file made from measured data, by name under `book/src/measured/`,
 /// with what makes it: the tables, then the charts.
 pub const RENDERED: &[(&str, Render)] = &[
+    ("01-queues.md", tables::queues),
     ("01-sweep.md", tables::sweep),
     ("01-claims.md", tables::work_queue_claims),
     ("02-claims.md", tables::pill_claims),
@@ -28,4 +29,5 @@ pub const RENDERED: &[(&str, Render)] = &[
     ("cost-per-look.svg", charts::cost_per_look),
     ("check-interval.svg", charts::check_interval),
     ("queue-cost.svg", charts::queue_cost),
+    ("queue-cost-batched.svg", charts::queue_cost_batched),
 ];

@@ -15,15 +15,19 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Where cargo puts the programs it builds for `cargo run`: the dev
-/// profile's folder under `CARGO_TARGET_DIR` if that is set (relative to the
-/// workspace root, as cargo reads it), else under `target/`.
-pub fn bin_dir() -> PathBuf {
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+/// Cargo's target folder: `CARGO_TARGET_DIR` if that is set (relative to
+/// the workspace root, as cargo reads it), else `target/`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => root().join(dir),
         _ => root().join("target"),
-    };
-    target.join("debug")
+    }
+}
+
+/// Where cargo puts the programs it builds for `cargo run`: the dev
+/// profile's folder under [`target_dir`].
+pub fn bin_dir() -> PathBuf {
+    target_dir().join("debug")
 }
 
 /// Runs a command in the workspace root, echoed, failing if it fails.

@@ -6,6 +6,8 @@
 //! stamp (see [`super::Measured`]). `cargo xtask measure` runs these; the book
 //! checks look for exactly these files, and for nothing else.
 
+use work_queue::Design;
+
 /// One command whose output the book shows.
 #[derive(Debug)]
 pub struct Measurement {
@@ -66,16 +68,63 @@ impl Measurement {
     }
 }
 
-/// Heavy numbers: near 10^12 a prime takes half a million divisions.
-const HEAVY: &[&str] = &["--from", "1000000000000", "--to", "1000000010000"];
-const HEAVY_64: &[&str] = &[
-    "--from",
-    "1000000000000",
-    "--to",
-    "1000000010000",
-    "--batch",
-    "64",
-];
+/// Chapter 1's program with its queue in the design `$design`, sweeping task
+/// cost: `01-sweep-$design.json`.
+macro_rules! sweep {
+    ($design:literal) => {
+        Measurement::of(
+            concat!("01-sweep-", $design, ".json"),
+            "01-work-queue",
+            &["--queue", $design, "--sweep"],
+        )
+    };
+}
+
+/// Tiny tasks, `$batch` per message: the 20,000 numbers from 10^4 that
+/// Python's queue checks (`queue.tiny` in [`PYTHON`]), `01-tiny-$design-$batch.json`.
+macro_rules! tiny {
+    ($design:literal, $batch:literal) => {
+        Measurement::of(
+            concat!("01-tiny-", $design, "-", $batch, ".json"),
+            "01-work-queue",
+            &[
+                "--queue", $design, "--from", "10000", "--to", "30000", "--batch",
+                $batch,
+            ],
+        )
+    };
+}
+
+/// Heavy tasks, `$batch` per message: near 10^12 a prime takes half a
+/// million divisions. `01-heavy-$design-$batch.json`.
+macro_rules! heavy {
+    ($design:literal, $batch:literal) => {
+        Measurement::of(
+            concat!("01-heavy-", $design, "-", $batch, ".json"),
+            "01-work-queue",
+            &[
+                "--queue",
+                $design,
+                "--from",
+                "1000000000000",
+                "--to",
+                "1000000010000",
+                "--batch",
+                $batch,
+            ],
+        )
+    };
+}
+
+/// The name of one of chapter 1's measured documents: `kind` is `sweep`
+/// (no `batch`), `tiny` or `heavy`, as the macros above name them.
+pub fn queue_file(kind: &str, design: Design, batch: Option<u32>) -> String {
+    match batch {
+        Some(b) => format!("01-{kind}-{}-{b}.json", design.name()),
+        None => format!("01-{kind}-{}.json", design.name()),
+    }
+}
+
 /// The prime case, where the flag's cost is a few percent at most: medians of
 /// 7 searches, because single searches on a shared machine vary by as much.
 const PRIME: &[&str] = &["--case", "prime", "--repeats", "7"];
@@ -89,14 +138,27 @@ const COUNT_RAW: &[&str] = &[
     "--count",
     "1000000",
 ];
-const HEAVY_4: &[&str] = &[
-    "--from",
-    "1000000000000",
-    "--to",
-    "1000000010000",
-    "--batch",
-    "4",
-];
+/// A worker killed mid-run, in each design: heavy numbers, so that the run
+/// is still under way when the kill comes, 4 per message.
+macro_rules! killed {
+    ($file:literal, $design:literal) => {
+        Measurement::of(
+            $file,
+            "01-work-queue",
+            &[
+                "--queue",
+                $design,
+                "--from",
+                "1000000000000",
+                "--to",
+                "1000000010000",
+                "--batch",
+                "4",
+            ],
+        )
+        .killing(1)
+    };
+}
 
 /// The text's order (join, then read) with more results than a channel holds.
 const DEADLOCK: &[&str] = &["--join-first", "--from", "1000000", "--to", "1100000"];
@@ -155,19 +217,43 @@ const PUSH_K1000: &[&str] = &[
     "20",
 ];
 
+/// One worker sleeping 5 ms per number, on numbers that take the others tens
+/// of microseconds: both take tasks, in very different numbers.
+const SLOW: &[&str] = &[
+    "--slow-worker",
+    "1",
+    "--from",
+    "1000000000000",
+    "--to",
+    "1000000002000",
+    "--repeats",
+    "1",
+];
+
 /// Every measurement, in the order they run.
 pub const MEASUREMENTS: &[Measurement] = &[
     Measurement::of("01-default.txt", "01-work-queue", &[]),
-    Measurement::of(
-        "01-slow-worker.txt",
-        "01-work-queue",
-        &["--slow-worker", "1", "--repeats", "1"],
-    ),
-    Measurement::of("01-batched.txt", "01-work-queue", &["--batch", "64"]),
-    Measurement::of("01-sweep.json", "01-work-queue", &["--sweep"]),
-    Measurement::of("01-heavy-1.json", "01-work-queue", HEAVY),
-    Measurement::of("01-heavy-64.json", "01-work-queue", HEAVY_64),
-    Measurement::of("01-killed-worker.txt", "01-work-queue", HEAVY_4).killing(1),
+    Measurement::of("01-slow-worker.txt", "01-work-queue", SLOW),
+    killed!("01-killed-worker.txt", "broker"),
+    killed!("01-killed-worker-pipe.txt", "pipe"),
+    killed!("01-killed-worker-shm.txt", "shm"),
+    // Each design beside Python's queue: the same tiny and heavy numbers,
+    // one and 64 per message, and a sweep of task cost (see `queue_file`).
+    sweep!("broker"),
+    tiny!("broker", "1"),
+    tiny!("broker", "64"),
+    heavy!("broker", "1"),
+    heavy!("broker", "64"),
+    sweep!("pipe"),
+    tiny!("pipe", "1"),
+    tiny!("pipe", "64"),
+    heavy!("pipe", "1"),
+    heavy!("pipe", "64"),
+    sweep!("shm"),
+    tiny!("shm", "1"),
+    tiny!("shm", "64"),
+    heavy!("shm", "1"),
+    heavy!("shm", "64"),
     Measurement::of("02-default.txt", "02-poison-pill", &[]),
     Measurement::of("02-pills.txt", "02-poison-pill", &["--pills", "1"]).exiting(1),
     Measurement::of("02-crash.txt", "02-poison-pill", &["--crash-worker", "1"])

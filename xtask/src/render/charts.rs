@@ -4,9 +4,12 @@
 //! of `cargo xtask measure` redraws them, and the book's checks redraw them to
 //! confirm the committed files are current.
 
-use crate::data::Data;
-use anyhow::Context;
+use crate::data::{Data, PyLeg, PyRow};
+use crate::render::tables::{PYTHON_QUEUE, design_name};
+use anyhow::{Context, ensure};
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+use work_queue::{Leg, Row};
 use workers::report::human_ns;
 
 const SIZE: (u32, u32) = (760, 420);
@@ -59,9 +62,17 @@ type LogChart<'a, 'b> =
 
 /// The series' names, boxed in the upper left corner.
 fn legend<'b>(chart: &mut LogChart<'b, 'b>) -> anyhow::Result<()> {
+    legend_at(chart, SeriesLabelPosition::UpperLeft)
+}
+
+/// The series' names, boxed where the lines leave room.
+fn legend_at<'b>(
+    chart: &mut LogChart<'b, 'b>,
+    at: SeriesLabelPosition,
+) -> anyhow::Result<()> {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(at)
         .label_font(FONT)
         .border_style(BLACK)
         .background_style(WHITE)
@@ -195,43 +206,86 @@ pub fn check_interval(d: &Data) -> anyhow::Result<String> {
     })
 }
 
-/// Chapter 1: speedup against task cost, one number per message and batched,
-/// with break-even and the crossovers marked.
+/// Chapter 1: speedup against task cost, one number per message, for each
+/// design and Python's queue.
 pub fn queue_cost(d: &Data) -> anyhow::Result<String> {
-    let sweep = &d.sweep.output;
-    let batch = (sweep.rows.first())
-        .with_context(|| format!("{} has no rows", d.sweep.file))?
+    speedup_by_task_cost(
+        d,
+        "one number per message",
+        |r| &r.unbatched,
+        |r| &r.unbatched,
+    )
+}
+
+/// The same, many numbers per message.
+pub fn queue_cost_batched(d: &Data) -> anyhow::Result<String> {
+    let batch = (d.python.output.queue.sweep.rows.first())
+        .with_context(|| format!("{}'s sweep has no rows", d.python.file))?
         .batched
         .batch;
-    // Each leg: (task cost in ns, speedup) per row, and where parallel first
-    // won, if it did.
-    let unbatched = sweep.rows.iter().map(|r| (r.task_ns, r.unbatched.speedup));
-    let batched = sweep.rows.iter().map(|r| (r.task_ns, r.batched.speedup));
-    let legs = [
-        (
-            unbatched.collect::<Vec<_>>(),
-            sweep.crossover_unbatched_ns,
-            RED,
-            "1 per message".to_string(),
-        ),
-        (
-            batched.collect(),
-            sweep.crossover_batched_ns,
-            BLUE,
-            format!("{batch} per message"),
-        ),
-    ];
+    speedup_by_task_cost(
+        d,
+        &format!("{batch} numbers per message"),
+        |r| &r.batched,
+        |r| &r.batched,
+    )
+}
+
+/// The smallest power of ten at or below `x`, and the largest at or above
+/// `y`: a log axis that holds both.
+fn decades(x: f64, y: f64) -> std::ops::Range<f64> {
+    10f64.powf(x.log10().floor())..10f64.powf(y.log10().ceil())
+}
+
+/// Speedup against the cost of one task (log axes) for each sweep, with
+/// break-even dashed; `leg` and `py_leg` pick the way of sending drawn.
+fn speedup_by_task_cost(
+    d: &Data,
+    how: &str,
+    leg: fn(&Row) -> &Leg,
+    py_leg: fn(&PyRow) -> &PyLeg,
+) -> anyhow::Result<String> {
+    // (name, colour, [(task cost in ns, speedup)]): Python's line first.
+    let py = &d.python.output.queue.sweep;
+    let mut lines = vec![(
+        PYTHON_QUEUE,
+        BLACK,
+        (py.rows.iter())
+            .map(|r| (r.task_ns.median, py_leg(r).speedup.median))
+            .collect::<Vec<_>>(),
+    )];
+    let dark_green = RGBColor(0, 150, 0);
+    for (q, colour) in d.queues.iter().zip([RED, BLUE, dark_green]) {
+        let rows = &q.sweep.output.rows;
+        let points = rows.iter().map(|r| (r.task_ns, leg(r).speedup)).collect();
+        lines.push((design_name(q.design), colour, points));
+    }
+    let all = || lines.iter().flat_map(|(.., points)| points.iter());
+    ensure!(
+        all().all(|&(x, y)| x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite()),
+        "a sweep has a task cost or speedup a log axis cannot show"
+    );
+    let fold = |pick: fn(&(f64, f64)) -> f64| {
+        all()
+            .map(pick)
+            .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)))
+    };
+    let (x_lo, x_hi) = fold(|p| p.0);
+    let (y_lo, y_hi) = fold(|p| p.1);
+    let xs = decades(x_lo, x_hi);
+    // Room above the best speedup, and break-even always in sight.
+    let ys = decades(y_lo.min(1.0), 1.0).start..(2.0 * y_hi).max(4.0);
     svg(SIZE, |root| {
         let mut chart = ChartBuilder::on(&root)
-            .caption("Parallel against serial, by the cost of one task", FONT)
+            .caption(
+                format!("Parallel against serial, by the cost of one task: {how}"),
+                FONT,
+            )
             .margin(16)
             .margin_right(40)
             .x_label_area_size(40)
             .y_label_area_size(56)
-            .build_cartesian_2d(
-                (5f64..1e6).log_scale(),
-                (0.0003f64..4.0).log_scale(),
-            )
+            .build_cartesian_2d(xs.clone().log_scale(), ys.log_scale())
             .map_err(plot_error)?;
         chart
             .configure_mesh()
@@ -242,31 +296,35 @@ pub fn queue_cost(d: &Data) -> anyhow::Result<String> {
             .label_style(FONT)
             .draw()
             .map_err(plot_error)?;
+        let even = BLACK.mix(0.5);
         chart
-            .draw_series(LineSeries::new([(5.0, 1.0), (1e6, 1.0)], BLACK.mix(0.5)))
+            .draw_series(DashedLineSeries::new(
+                [(xs.start, 1.0), (xs.end, 1.0)],
+                6,
+                4,
+                even.into(),
+            ))
             .map_err(plot_error)?
             .label("break-even")
-            .legend(|(x, y)| {
-                PathElement::new([(x, y), (x + 16, y)], BLACK.mix(0.5))
+            .legend(move |(x, y)| {
+                DashedPathElement::new([(x, y), (x + 16, y)], 4, 2, even)
             });
-        for (line, crossing, color, name) in legs {
+        for (name, colour, points) in lines {
             chart
-                .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
+                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
                 .map_err(plot_error)?
                 .label(name)
                 .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
+                    PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
                 });
             chart
-                .draw_series(line.iter().map(|&p| Circle::new(p, 4, color.filled())))
+                .draw_series(
+                    points.iter().map(|&p| Circle::new(p, 4, colour.filled())),
+                )
                 .map_err(plot_error)?;
-            // The crossover: the first task cost where parallel won.
-            if let Some(x) = crossing {
-                chart
-                    .draw_series([Circle::new((x, 1.0), 9, color.stroke_width(2))])
-                    .map_err(plot_error)?;
-            }
         }
-        legend(&mut chart)
+        // Every line ends near its best speedup, to the right: the lower
+        // right corner is free.
+        legend_at(&mut chart, SeriesLabelPosition::LowerRight)
     })
 }

@@ -4,20 +4,200 @@
 //! Every table ends with the stamp of the data it was made from, so a reader
 //! can tell which machine and revision a number comes from.
 
-use crate::data::{Data, Measured, PyRedisLook};
-use anyhow::Context;
+use crate::data::{Data, Measured, PyRedisLook, QueueRuns, Spread, Stamp};
+use anyhow::{Context, ensure};
 use poison_pill::{CompareReport, Compared, Shutdown};
-use work_queue::{Row, SweepReport};
+use work_queue::{Design, Report, Row, SweepReport};
 use workers::flag::{self, Counted};
 use workers::report::{human_ns, ratio};
 
 /// The line under a table that says where its figures come from.
 fn stamp<T>(m: &Measured<T>) -> String {
-    let s = &m.stamp;
+    stamp_line(&m.stamp, &format!("`{}`", m.command))
+}
+
+/// "_Measured (where and when), by (what)._"
+fn stamp_line(s: &Stamp, by: &str) -> String {
     format!(
-        "_Measured {} on {}, {} cores, Linux {}, {}, revision {}, by `{}`._",
-        s.date, s.cpu, s.cores, s.kernel, s.rustc, s.revision, m.command,
+        "_Measured {} on {}, {} cores, Linux {}, {}, revision {}, by {by}._",
+        s.date, s.cpu, s.cores, s.kernel, s.rustc, s.revision,
     )
+}
+
+/// One of chapter 1's documents, for [`queue_stamps`]: its stamp and its
+/// command written with `D` for the design and `B` for the numbers per
+/// message, and which design and number it had.
+struct Ch1Doc<'a> {
+    stamp: &'a Stamp,
+    template: String,
+    design: Design,
+    batch: Option<u32>,
+}
+
+impl<'a> Ch1Doc<'a> {
+    fn run(m: &'a Measured<Report>) -> Ch1Doc<'a> {
+        let r = &m.output;
+        let queue = format!("--queue {} ", r.queue.name());
+        let batch = format!("--batch {} ", r.batch);
+        Ch1Doc {
+            stamp: &m.stamp,
+            template: (m.command.replacen(&queue, "--queue D ", 1)).replacen(
+                &batch,
+                "--batch B ",
+                1,
+            ),
+            design: r.queue,
+            batch: Some(r.batch),
+        }
+    }
+
+    fn sweep(m: &'a Measured<SweepReport>) -> Ch1Doc<'a> {
+        let queue = format!("--queue {} ", m.output.queue.name());
+        Ch1Doc {
+            stamp: &m.stamp,
+            template: m.command.replacen(&queue, "--queue D ", 1),
+            design: m.output.queue,
+            batch: None,
+        }
+    }
+}
+
+/// The lines under a table made from several of chapter 1's documents: one
+/// per stamp, naming each command once, with `D` and `B` standing for the
+/// designs and numbers per message it was run with.
+fn queue_stamps(docs: &[Ch1Doc]) -> String {
+    /// The index of the first item of `items` that `is`, pushed if none.
+    fn find_or_push<T>(
+        items: &mut Vec<T>,
+        is: impl Fn(&T) -> bool,
+        new: T,
+    ) -> usize {
+        items.iter().position(is).unwrap_or_else(|| {
+            items.push(new);
+            items.len() - 1
+        })
+    }
+    // Each command of each stamp with the numbers per message each design
+    // ran it with, in the order first seen...
+    let mut runs: Vec<(&Stamp, &str, Design, Vec<u32>)> = Vec::new();
+    for doc in docs {
+        let at = find_or_push(
+            &mut runs,
+            |r| (r.0, r.1, r.2) == (doc.stamp, doc.template.as_str(), doc.design),
+            (doc.stamp, &doc.template, doc.design, Vec::new()),
+        );
+        let batches = &mut runs[at].3;
+        if let Some(b) = doc.batch.filter(|b| !batches.contains(b)) {
+            batches.push(b);
+        }
+    }
+    // ...then the designs that ran a command with the same numbers per
+    // message joined, so that each (designs, batches) is what was run.
+    type Commands = Vec<(String, Vec<Design>, Vec<u32>)>;
+    let mut by_stamp: Vec<(&Stamp, Commands)> = Vec::new();
+    for (stamp, template, design, batches) in runs {
+        let at = find_or_push(&mut by_stamp, |s| s.0 == stamp, (stamp, Vec::new()));
+        let commands = &mut by_stamp[at].1;
+        let at = find_or_push(
+            commands,
+            |c| c.0 == template && c.2 == batches,
+            (template.to_string(), Vec::new(), batches.clone()),
+        );
+        commands[at].1.push(design);
+    }
+    let lines: Vec<String> = by_stamp
+        .into_iter()
+        .map(|(stamp, commands)| {
+            // Each command, concrete where it was run one way only, with what
+            // its `D` and `B` stand for.
+            let said: Vec<(String, Option<String>)> = (commands.into_iter())
+                .map(|(template, designs, batches)| {
+                    concrete(template, &designs, &batches)
+                })
+                .collect();
+            let with = &said[0].1;
+            let by = if said.iter().all(|(_, w)| w == with) {
+                // One clause for all: "`A` and `B`, each for D = ...".
+                let names: Vec<String> =
+                    said.iter().map(|(t, _)| format!("`{t}`")).collect();
+                let each = if said.len() > 1 { "each " } else { "" };
+                match with {
+                    Some(w) => format!("{}, {each}for {w}", names.join(" and ")),
+                    None => names.join(" and "),
+                }
+            } else {
+                let names: Vec<String> = (said.iter())
+                    .map(|(t, w)| match w {
+                        Some(w) => format!("`{t}` for {w}"),
+                        None => format!("`{t}`"),
+                    })
+                    .collect();
+                names.join("; and ")
+            };
+            stamp_line(stamp, &by)
+        })
+        .collect();
+    lines.join("\n\n")
+}
+
+/// A command template with `D` (and `B`) written out where it stands for one
+/// design (one number per message) only, and what the others stand for:
+/// "D = broker, pipe, shm and B = 1, 64".
+fn concrete(
+    mut template: String,
+    designs: &[Design],
+    batches: &[u32],
+) -> (String, Option<String>) {
+    let mut with = Vec::new();
+    match designs {
+        [one] => {
+            template = template.replacen(
+                "--queue D ",
+                &format!("--queue {} ", one.name()),
+                1,
+            )
+        }
+        many => {
+            let names: Vec<&str> = many.iter().map(|d| d.name()).collect();
+            with.push(format!("D = {}", names.join(", ")));
+        }
+    }
+    match batches {
+        [] => {}
+        [one] => {
+            template = template.replacen("--batch B ", &format!("--batch {one} "), 1)
+        }
+        many => {
+            let numbers: Vec<String> = many.iter().map(u32::to_string).collect();
+            with.push(format!("B = {}", numbers.join(", ")));
+        }
+    }
+    (template, (!with.is_empty()).then(|| with.join(" and ")))
+}
+
+/// Which of chapter 1's documents a table read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Ch1 {
+    Sweeps,
+    Tiny,
+    Heavy,
+}
+
+/// The stamps of chapter 1's documents of the kinds `read`, every design's.
+fn ch1_stamps(d: &Data, read: &[Ch1]) -> String {
+    let mut docs = Vec::new();
+    for kind in read {
+        for q in &d.queues {
+            match kind {
+                Ch1::Sweeps => docs.push(Ch1Doc::sweep(&q.sweep)),
+                Ch1::Tiny => docs.extend([&q.tiny_1, &q.tiny_64].map(Ch1Doc::run)),
+                Ch1::Heavy => {
+                    docs.extend([&q.heavy_1, &q.heavy_64].map(Ch1Doc::run))
+                }
+            }
+        }
+    }
+    queue_stamps(&docs)
 }
 
 /// "2.3x faster" or "410x slower": a ratio a reader need not invert.
@@ -29,15 +209,18 @@ fn versus_serial(speedup: f64) -> String {
     }
 }
 
+/// "2.3x faster" or "410x slower", the "than serial" left to the sentence.
+fn faster_or_slower(speedup: f64) -> String {
+    if speedup >= 1.0 {
+        format!("{speedup:.2}x faster")
+    } else {
+        format!("{:.1}x slower", 1.0 / speedup)
+    }
+}
+
 /// A flag's whole cost on the prime case, signed: "+3.1%".
 fn overhead(m: &Measured<flag::Report>) -> anyhow::Result<String> {
     Ok(format!("{:+.1}%", m.overhead_pct()?))
-}
-
-/// The sweep's first row: the cheapest tasks.
-fn tiny(sweep: &Measured<SweepReport>) -> anyhow::Result<&Row> {
-    (sweep.output.rows.first())
-        .with_context(|| format!("{} has no rows", sweep.file))
 }
 
 /// A crossover of the sweep as a task cost, or "never".
@@ -45,56 +228,323 @@ fn crossover(ns: Option<f64>) -> String {
     ns.map_or("never".into(), human_ns)
 }
 
-/// The queue-cost sweep of chapter 1 as a markdown table.
-pub fn sweep(d: &Data) -> anyhow::Result<String> {
-    let sweep = &d.sweep.output;
-    let batch = tiny(&d.sweep)?.batched.batch;
-    let mut t = format!(
-        "| numbers from | task cost | 1 per message | overhead per task | {batch} per message | overhead per task |\n\
-         |---|--:|--:|--:|--:|--:|\n"
-    );
-    for r in &sweep.rows {
-        t += &format!(
-            "| 10^{} | {} | {} | {} | {} | {} |\n",
-            r.from.ilog10(),
-            human_ns(r.task_ns),
-            ratio(r.unbatched.speedup),
-            human_ns(r.unbatched.overhead_per_task_ns),
-            ratio(r.batched.speedup),
-            human_ns(r.batched.overhead_per_task_ns),
+/// How the tables and charts name each of chapter 1's designs.
+pub fn design_name(design: Design) -> &'static str {
+    match design {
+        Design::Broker => "broker (ipc-channel)",
+        Design::Pipe => "pipe (kernel)",
+        Design::Shm => "shm ring",
+    }
+}
+
+/// What Python's side is called beside the designs.
+pub const PYTHON_QUEUE: &str = "Python multiprocessing.Queue";
+
+/// "broker 16.7 µs, pipe 9.1 µs, shm 2.0 µs": one figure per design.
+fn per_design(d: &Data, figure: impl Fn(&QueueRuns) -> String) -> String {
+    let each: Vec<String> = (d.queues.iter())
+        .map(|q| format!("{} {}", q.design.name(), figure(q)))
+        .collect();
+    each.join(", ")
+}
+
+/// A median with its spread: "6.66 µs (5.90 µs – 7.22 µs)".
+fn with_spread(s: Spread, show: fn(f64) -> String) -> String {
+    format!("{} ({} – {})", show(s.median), show(s.min), show(s.max))
+}
+
+/// A number checked, as the text writes it: 10^12 for a power of ten, else
+/// as a [`count`].
+fn number(n: u64) -> String {
+    let k = n.checked_ilog10().unwrap_or(0);
+    if n >= 100 && 10u64.pow(k) == n {
+        return format!("10^{k}");
+    }
+    count(n)
+}
+
+/// How many, with thousands separated: 20,000.
+fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The one value every design's runs share (a range, a worker count), or
+/// an error naming the files that disagree.
+fn shared<T: PartialEq + std::fmt::Debug>(
+    d: &Data,
+    what: &str,
+    pick: impl Fn(&QueueRuns) -> (T, &str),
+) -> anyhow::Result<T> {
+    let mut seen: Vec<(T, &str)> = d.queues.iter().map(pick).collect();
+    let (first, file) = seen.remove(0);
+    for (other, other_file) in seen {
+        ensure!(
+            other == first,
+            "{file} and {other_file} differ in {what} ({first:?} against {other:?}): \
+             rerun `cargo xtask measure`"
         );
     }
-    let cross = |ns: Option<f64>| match ns {
-        Some(x) => format!("at tasks of {}", human_ns(x)),
-        None => "nowhere in this sweep".to_string(),
-    };
+    Ok(first)
+}
+
+/// The side by side chapter 1 is built on: Python's `multiprocessing.Queue`
+/// and the three designs, on the same numbers, each figure with its spread.
+pub fn queues(d: &Data) -> anyhow::Result<String> {
+    let py = &d.python.output.queue;
+    let tiny = shared(d, "the tiny numbers", |q| {
+        let r = &q.tiny_1.output;
+        ((r.from, r.to), q.tiny_1.file.as_str())
+    })?;
+    let heavy = shared(d, "the heavy numbers", |q| {
+        let r = &q.heavy_1.output;
+        ((r.from, r.to), q.heavy_1.file.as_str())
+    })?;
+    let workers = shared(d, "workers", |q| {
+        (q.tiny_1.output.workers, q.tiny_1.file.as_str())
+    })?;
+    for q in &d.queues {
+        for (one, many) in [(&q.tiny_1, &q.tiny_64), (&q.heavy_1, &q.heavy_64)] {
+            ensure!(
+                (one.output.from, one.output.to, one.output.workers)
+                    == (many.output.from, many.output.to, many.output.workers),
+                "{} and {} checked different numbers: rerun `cargo xtask measure`",
+                one.file,
+                many.file
+            );
+        }
+    }
+    ensure!(
+        (py.tiny.from, py.tiny.from + py.tiny.tasks) == tiny,
+        "{}'s tiny numbers are not those of the Rust runs ({}..{}): rerun `cargo xtask measure`",
+        d.python.file,
+        tiny.0,
+        tiny.1
+    );
+    ensure!(
+        py.heavy.from == heavy.0,
+        "{}'s heavy numbers do not start where the Rust runs' do ({})",
+        d.python.file,
+        heavy.0
+    );
+    ensure!(
+        py.workers == workers,
+        "{} ran {} workers, the Rust runs {workers}: rerun `cargo xtask measure`",
+        d.python.file,
+        py.workers
+    );
+    let batch = d.queues[0].tiny_64.output.batch;
+    ensure!(
+        py.tiny.batched.batch == batch,
+        "{} batched {} numbers per message, the Rust runs {batch}",
+        d.python.file,
+        py.tiny.batched.batch
+    );
+    let (tiny_n, heavy_n) = (tiny.1 - tiny.0, heavy.1 - heavy.0);
+    let mut t = format!(
+        "| {workers} workers | {PYTHON_QUEUE} | {} | {} | {} |\n|---|--:|--:|--:|--:|\n",
+        design_name(Design::Broker),
+        design_name(Design::Pipe),
+        design_name(Design::Shm),
+    );
+    let mut row =
+        |what: String, python: String, rust: &dyn Fn(&QueueRuns) -> String| {
+            let cells: Vec<String> = d.queues.iter().map(rust).collect();
+            t += &format!("| {what} | {python} | {} |\n", cells.join(" | "));
+        };
+    let ns = |s: Spread| with_spread(s, human_ns);
+    let times = |s: Spread| with_spread(s, ratio);
+    let tiny_what = format!("{} numbers from {}", count(tiny_n), number(tiny.0));
+    row(
+        format!("queue overhead per number, 1 per message ({tiny_what})"),
+        ns((&py.tiny.unbatched.overhead_per_task_ns).into()),
+        &|q| ns(q.tiny_1.overhead_per_task_ns()),
+    );
+    row(
+        format!("the same, {batch} per message"),
+        ns((&py.tiny.batched.overhead_per_task_ns).into()),
+        &|q| ns(q.tiny_64.overhead_per_task_ns()),
+    );
+    let heavy_what = format!("{} numbers from {}", count(heavy_n), number(heavy.0));
+    row(
+        format!(
+            "speedup over serial, 1 per message ({heavy_what}; Python fewer, see below)"
+        ),
+        times((&py.heavy.unbatched.speedup).into()),
+        &|q| times(q.heavy_1.speedup()),
+    );
+    row(
+        format!("the same, {batch} per message"),
+        times((&py.heavy.batched.speedup).into()),
+        &|q| times(q.heavy_64.speedup()),
+    );
+    row(
+        format!("start-up: starting the {workers} workers, once"),
+        ns((&py.startup_ns).into()),
+        &|q| ns(q.startup_ns()),
+    );
+    let repeats = shared(d, "rounds", |q| {
+        (q.tiny_1.output.parallel_ns.n, q.tiny_1.file.as_str())
+    })?;
+    let startups = d.queues[0].runs().len();
     t += &format!(
-        "\nSpeedup is serial time over parallel time ({} workers); above 1x the queue \
-         paid off. Parallel first beats serial {} with one number per message, and {} \
-         with {batch} per message.\n\n{}\n",
-        sweep.workers,
-        cross(sweep.crossover_unbatched_ns),
-        cross(sweep.crossover_batched_ns),
-        stamp(&d.sweep),
+        "\nEach cell is a median, with the smallest and largest figure after it. \
+         Overhead per number is the wall time each number added beyond its share of \
+         the serial work: (parallel time − serial time / {workers}) / numbers; speedup \
+         is serial time over parallel time. The Rust programs time {repeats} rounds of \
+         the same numbers through the same workers (`--repeats {repeats}`) and {repeats} \
+         serial rounds; overhead and speedup set the median, the fastest and the \
+         slowest parallel round against the serial median. Python times {} rounds of \
+         each and figures them the same way. One of the tiny numbers takes {} to check \
+         serially in Python, {} in Rust (the {} design's serial median). Python's \
+         heavy rows check {} numbers from {}, not {}: a Python division is far slower, \
+         so compare speedups, not wall times. Start-up runs from starting the first \
+         worker until every worker is ready: for each design, one figure from each of \
+         its {startups} runs above (tiny and heavy, 1 and {batch} per message); for \
+         Python, from the {} pools its measurements started.\n\n{}\n\n{}\n",
+        py.rounds,
+        human_ns(py.tiny.task_ns.median),
+        human_ns(d.queues[0].tiny_1.output.serial_ns.median / tiny_n as f64),
+        d.queues[0].design.name(),
+        count(py.heavy.tasks),
+        number(py.heavy.from),
+        count(heavy_n),
+        py.startup_ns.n,
+        ch1_stamps(d, &[Ch1::Tiny, Ch1::Heavy]),
+        stamp(&d.python),
     );
     Ok(t)
 }
 
-/// Chapter 1's claims, each beside the published Python figure and ours.
+/// Every design's sweep and Python's: the same sizes of number, or an
+/// error naming the file that differs.
+fn sweep_sizes(d: &Data) -> anyhow::Result<Vec<u64>> {
+    let sizes = |rows: &mut dyn Iterator<Item = u64>| rows.collect::<Vec<_>>();
+    let py = &d.python.output.queue.sweep;
+    let want = sizes(&mut py.rows.iter().map(|r| r.from));
+    for q in &d.queues {
+        let have = sizes(&mut q.sweep.output.rows.iter().map(|r| r.from));
+        ensure!(
+            have == want,
+            "{} sweeps the sizes {have:?}, {} the sizes {want:?}: rerun `cargo xtask measure`",
+            q.sweep.file,
+            d.python.file
+        );
+    }
+    ensure!(!want.is_empty(), "{}'s sweep has no rows", d.python.file);
+    Ok(want)
+}
+
+/// The queue-cost sweep of chapter 1, every design beside Python's: speedup
+/// by the size of the numbers, one and many per message.
+pub fn sweep(d: &Data) -> anyhow::Result<String> {
+    let py = &d.python.output.queue.sweep;
+    let sizes = sweep_sizes(d)?;
+    let batch = py.rows[0].batched.batch;
+    for q in &d.queues {
+        let theirs = q.sweep.output.rows[0].batched.batch;
+        ensure!(
+            theirs == batch,
+            "{} batches {theirs} per message, {} {batch}",
+            q.sweep.file,
+            d.python.file
+        );
+    }
+    let names: Vec<&str> = std::iter::once("Python")
+        .chain(Design::ALL.map(Design::name))
+        .collect();
+    let mut head =
+        String::from("| numbers from | one task, Rust | one task, Python |");
+    for per in [1, batch] {
+        for name in &names {
+            head += &format!(" {name}, {per}/msg |");
+        }
+    }
+    let mut t = head + "\n|---|--:|--:|" + &"--:|".repeat(2 * names.len()) + "\n";
+    for (i, from) in sizes.iter().enumerate() {
+        let py_row = &py.rows[i];
+        let rows: Vec<&Row> =
+            d.queues.iter().map(|q| &q.sweep.output.rows[i]).collect();
+        let mut costs: Vec<f64> = rows.iter().map(|r| r.task_ns).collect();
+        costs.sort_by(f64::total_cmp);
+        t += &format!(
+            "| {} | {} | {} |",
+            number(*from),
+            human_ns(costs[costs.len() / 2]),
+            human_ns(py_row.task_ns.median)
+        );
+        t += &format!(" {} |", ratio(py_row.unbatched.speedup.median));
+        for r in &rows {
+            t += &format!(" {} |", ratio(r.unbatched.speedup));
+        }
+        t += &format!(" {} |", ratio(py_row.batched.speedup.median));
+        for r in &rows {
+            t += &format!(" {} |", ratio(r.batched.speedup));
+        }
+        t += "\n";
+    }
+    let cross = |unbatched: Option<f64>, batched: Option<f64>| {
+        let at = |ns: Option<f64>| match ns {
+            Some(x) => format!("at tasks of {}", human_ns(x)),
+            None => "nowhere in this sweep".to_string(),
+        };
+        format!(
+            "parallel first wins {} one per message, {} with {batch} per message",
+            at(unbatched),
+            at(batched)
+        )
+    };
+    let workers = d.queues[0].sweep.output.workers;
+    t += &format!(
+        "\nSpeedup is serial time over parallel time ({workers} workers), medians of the \
+         rounds; above 1x the queue paid off. A task is one number checked serially \
+         (the serial median over the numbers): Rust's is the middle of the three \
+         designs' sweeps, Python's its own.\n\n- {PYTHON_QUEUE}: {}\n",
+        cross(py.crossover_unbatched_ns, py.crossover_batched_ns)
+    );
+    for q in &d.queues {
+        let s = &q.sweep.output;
+        t += &format!(
+            "- {}: {}\n",
+            design_name(q.design),
+            cross(s.crossover_unbatched_ns, s.crossover_batched_ns)
+        );
+    }
+    t += &format!(
+        "\n{}\n\n{}\n",
+        ch1_stamps(d, &[Ch1::Sweeps]),
+        stamp(&d.python)
+    );
+    Ok(t)
+}
+
+/// Chapter 1's claims, each beside the published Python figure and what
+/// each design measured.
 pub fn work_queue_claims(d: &Data) -> anyhow::Result<String> {
-    let sweep = &d.sweep.output;
-    let (one, many) = (&d.heavy_1.output, &d.heavy_64.output);
-    let (tiny, mid) = (tiny(&d.sweep)?, &sweep.rows[sweep.rows.len() / 2]);
-    let workers = sweep.workers;
+    let sizes = sweep_sizes(d)?;
+    let mid = sizes.len() / 2;
+    let first = &d.queues[0];
+    let (tiny, heavy) = (&first.tiny_1.output, &first.heavy_1.output);
+    let workers = tiny.workers;
+    let batch = first.tiny_64.output.batch;
     let lines = [
         (
             "Queues are not free: every task is serialized, copied and passed through a lock.",
             "—".to_string(),
             format!(
-                "One number per message costs {} of wall time per task on top of the work \
-                 itself, with tasks of {}.",
-                human_ns(tiny.unbatched.overhead_per_task_ns),
-                human_ns(tiny.task_ns)
+                "One number per message costs {} of wall time per number on top of the \
+                 work itself, checking {} numbers from {} (a number takes {} serially).",
+                per_design(d, |q| human_ns(q.tiny_1.output.overhead_per_task_ns)),
+                count(tiny.to - tiny.from),
+                number(tiny.from),
+                human_ns(tiny.serial_ns.median / (tiny.to - tiny.from) as f64),
             ),
         ),
         (
@@ -103,34 +553,40 @@ pub fn work_queue_claims(d: &Data) -> anyhow::Result<String> {
              with 1 to 8 processes (4.0x to 4.6x slower)."
                 .to_string(),
             format!(
-                "Numbers near 10^{} (tasks of {}), {workers} workers, one per message: {}.",
-                mid.from.ilog10(),
-                human_ns(mid.task_ns),
-                versus_serial(mid.unbatched.speedup)
+                "Numbers near {}, {workers} workers, one per message, against serial: {}.",
+                number(sizes[mid]),
+                per_design(d, |q| {
+                    let r = &q.sweep.output.rows[mid];
+                    format!(
+                        "{} (tasks of {})",
+                        faster_or_slower(r.unbatched.speedup),
+                        human_ns(r.task_ns)
+                    )
+                })
             ),
         ),
         (
             "Queue overhead must be small relative to task cost.",
             "—".to_string(),
             format!(
-                "Parallel first beats serial at tasks of {} one per message, and of {} \
-                 with {} per message.",
-                crossover(sweep.crossover_unbatched_ns),
-                crossover(sweep.crossover_batched_ns),
-                tiny.batched.batch
+                "Parallel first beats serial at tasks of: {} one per message; {} with \
+                 {batch} per message.",
+                per_design(d, |q| crossover(q.sweep.output.crossover_unbatched_ns)),
+                per_design(d, |q| crossover(q.sweep.output.crossover_batched_ns)),
             ),
         ),
         (
             "(Our remedy, not the text's) Send tasks in batches.",
             "—".to_string(),
             format!(
-                "Overhead per task falls from {} to {} at 64 per message; heavy numbers \
-                 near 10^12 with {} workers: {} one per message, {} at 64 per message.",
-                human_ns(tiny.unbatched.overhead_per_task_ns),
-                human_ns(tiny.batched.overhead_per_task_ns),
-                one.workers,
-                versus_serial(one.speedup),
-                versus_serial(many.speedup)
+                "Overhead per number at {batch} per message: {}. {} heavy numbers from \
+                 {} with {workers} workers, against serial, one per message: {}; at \
+                 {batch} per message: {}.",
+                per_design(d, |q| human_ns(q.tiny_64.output.overhead_per_task_ns)),
+                count(heavy.to - heavy.from),
+                number(heavy.from),
+                per_design(d, |q| faster_or_slower(q.heavy_1.output.speedup)),
+                per_design(d, |q| faster_or_slower(q.heavy_64.output.speedup)),
             ),
         ),
     ];
@@ -140,7 +596,10 @@ pub fn work_queue_claims(d: &Data) -> anyhow::Result<String> {
     for (claim, python, rust) in lines {
         t += &format!("| {claim} | {python} | {rust} |\n");
     }
-    t += &format!("\n{}\n", stamp(&d.sweep));
+    t += &format!(
+        "\n{}\n",
+        ch1_stamps(d, &[Ch1::Sweeps, Ch1::Tiny, Ch1::Heavy])
+    );
     Ok(t)
 }
 
@@ -534,10 +993,9 @@ pub fn tradeoffs(d: &Data) -> anyhow::Result<String> {
 
 /// The closing chapter's rules, each with the measurement behind it.
 pub fn rules(d: &Data) -> anyhow::Result<String> {
-    let sweep = &d.sweep.output;
     let (mmap, redis, push) = (&d.mmap, d.redis(), &d.push);
     let (k_small, k_big) = (&d.polls[0], &d.polls[3]);
-    let tiny = tiny(&d.sweep)?;
+    let batch = d.queues[0].tiny_64.output.batch;
     let (pill, kill) = (
         way(&d.compare, Shutdown::Pill)?,
         way(&d.compare, Shutdown::Kill)?,
@@ -547,14 +1005,13 @@ pub fn rules(d: &Data) -> anyhow::Result<String> {
         (
             "Send work in batches.",
             format!(
-                "One number per message cost {} per task on top of the work; {} per \
-                 message, {}. Parallel first paid off at tasks of {} one by one, of {} \
-                 batched.",
-                human_ns(tiny.unbatched.overhead_per_task_ns),
-                tiny.batched.batch,
-                human_ns(tiny.batched.overhead_per_task_ns),
-                crossover(sweep.crossover_unbatched_ns),
-                crossover(sweep.crossover_batched_ns),
+                "One number per message cost {} per number on top of the work; {batch} \
+                 per message, {}. Parallel first paid off at tasks of {} one by one; \
+                 of {} batched.",
+                per_design(d, |q| human_ns(q.tiny_1.output.overhead_per_task_ns)),
+                per_design(d, |q| human_ns(q.tiny_64.output.overhead_per_task_ns)),
+                per_design(d, |q| crossover(q.sweep.output.crossover_unbatched_ns)),
+                per_design(d, |q| crossover(q.sweep.output.crossover_batched_ns)),
             ),
         ),
         (
@@ -608,7 +1065,7 @@ pub fn rules(d: &Data) -> anyhow::Result<String> {
     for (rule, evidence) in rows {
         t += &format!("| {rule} | {evidence} |\n");
     }
-    t += &format!("\n{}\n", stamp(&d.sweep));
+    t += &format!("\n{}\n", ch1_stamps(d, &[Ch1::Sweeps, Ch1::Tiny]));
     Ok(t)
 }
 
@@ -658,29 +1115,112 @@ pub fn python(d: &Data) -> anyhow::Result<String> {
             PyRedisLook::NotRun { not_run } => Err(not_run.as_str()),
         },
     );
-    let q = &py.queue;
-    let rust_row = (d.sweep.output.rows.iter())
-        .find(|r| r.from == q.from)
-        .context("the sweep has no row for the Python queue's numbers")?;
-    for (rust, python) in [
-        (&rust_row.unbatched, &q.unbatched),
-        (&rust_row.batched, &q.batched),
-    ] {
+    // Python's queue is a pipe that every worker reads: beside it, the
+    // Rust queue of the same design.
+    let q = &py.queue.tiny;
+    let pipe = d.queue(Design::Pipe);
+    for (rust, python) in [(&pipe.tiny_1, &q.unbatched), (&pipe.tiny_64, &q.batched)]
+    {
+        let r = &rust.output;
+        ensure!(
+            (r.from, r.to - r.from, r.batch) == (q.from, q.tasks, python.batch),
+            "{} did not check the numbers of {}'s queue.tiny: rerun `cargo xtask measure`",
+            rust.file,
+            d.python.file
+        );
         row(
             &format!("a queue, {} per message: overhead per task", python.batch),
-            rust.overhead_per_task_ns,
-            Ok(python.overhead_per_task_ns),
+            r.overhead_per_task_ns,
+            Ok(python.overhead_per_task_ns.median),
         );
     }
     t += &format!(
-        "\nThe queue rows check {} numbers from {} with {} workers in both languages. \
-         A Python look is timed as the text writes it (`flag.value == FLAG_SET`, \
-         `seek` and `read` on the mmap), in a worker started with *spawn*.\n\n{}\n\n{}\n",
-        q.tasks,
-        q.from,
-        q.workers,
+        "\nThe queue rows check {} numbers from {} with {} workers in both languages, \
+         through a pipe that every worker reads (Rust: `--queue pipe`). A Python look \
+         is timed as the text writes it (`flag.value == FLAG_SET`, `seek` and `read` on \
+         the mmap), in a worker started with *spawn*.\n\n{}\n\n{}\n\n{}\n",
+        count(q.tasks),
+        number(q.from),
+        py.queue.workers,
         stamp(manager),
+        queue_stamps(&[Ch1Doc::run(&pipe.tiny_1), Ch1Doc::run(&pipe.tiny_64)]),
         stamp(&d.python),
     );
     Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_as_the_text_writes_them() {
+        assert_eq!(number(1_000_000_000_000), "10^12");
+        assert_eq!(number(10_000), "10^4");
+        assert_eq!(number(20_000), "20,000");
+        assert_eq!(count(10_000), "10,000");
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(count(7), "7");
+    }
+
+    #[test]
+    fn a_command_run_one_way_only_is_written_out() {
+        let t = "run -- --queue D --batch B --json".to_string();
+        let (said, with) = concrete(t.clone(), &[Design::Pipe], &[1, 64]);
+        assert_eq!(said, "run -- --queue pipe --batch B --json");
+        assert_eq!(with.as_deref(), Some("B = 1, 64"));
+        let (said, with) = concrete(t, &Design::ALL, &[64]);
+        assert_eq!(said, "run -- --queue D --batch 64 --json");
+        assert_eq!(with.as_deref(), Some("D = broker, pipe, shm"));
+        let (said, with) =
+            concrete("x --queue D --sweep".into(), &[Design::Shm], &[]);
+        assert_eq!((said.as_str(), with), ("x --queue shm --sweep", None));
+    }
+
+    #[test]
+    fn stamps_say_exactly_which_runs_each_machine_made() {
+        let stamp = |revision: &str| Stamp {
+            date: "d".into(),
+            cpu: "c".into(),
+            cores: 2,
+            kernel: "k".into(),
+            rustc: "r".into(),
+            revision: revision.into(),
+        };
+        let (old, new) = (stamp("old"), stamp("new"));
+        let doc = |stamp, design, batch| Ch1Doc {
+            stamp,
+            template: "run --queue D --batch B --json".into(),
+            design,
+            batch: Some(batch),
+        };
+        let said = queue_stamps(&[
+            doc(&old, Design::Broker, 1),
+            doc(&old, Design::Pipe, 1),
+            doc(&old, Design::Pipe, 64),
+            doc(&new, Design::Shm, 1),
+            doc(&new, Design::Shm, 64),
+            doc(&old, Design::Broker, 64),
+            doc(&old, Design::Shm, 64),
+        ]);
+        let lines: Vec<&str> = said.split("\n\n").collect();
+        assert_eq!(lines.len(), 2, "{said}");
+        assert!(
+            lines[0].contains("revision old, by `run --queue D --batch B --json` for D = broker, pipe and B = 1, 64; and `run --queue shm --batch 64 --json`._"),
+            "{said}"
+        );
+        assert!(
+            lines[1].contains("revision new, by `run --queue shm --batch B --json`, for B = 1, 64._"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn the_chapter_1_tables_render_from_the_committed_data() {
+        let data = Data::load().unwrap();
+        for render in [queues, sweep, work_queue_claims] {
+            let table = render(&data).unwrap();
+            assert!(table.contains("\n_Measured "), "{table}");
+        }
+    }
 }
