@@ -3,18 +3,15 @@
 //! the user's 6379) and stops it afterwards. (`workers::testkit` only starts
 //! programs and signals them; every assertion is here.)
 
-use assert_cmd::cargo::cargo_bin;
-use std::path::Path;
+mod common;
+
+use common::{bin, coordinator, next_line};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use workers::ps;
 use workers::redis_server::RedisServer;
 use workers::search::{Case, candidates};
 use workers::testkit::{self as kit, Load, Target};
-
-fn bin() -> &'static Path {
-    cargo_bin!("06-redis-flag")
-}
 
 /// Runs `check` against a fresh server, then checks the run left no key.
 fn with_redis(check: impl FnOnce(&RedisServer)) {
@@ -235,51 +232,225 @@ fn no_server_is_one_clear_line_within_two_seconds() {
         "{:?}",
         start.elapsed()
     );
+    let port = url.rsplit(':').next().unwrap();
     assert!(
-        stderr.contains("cannot reach Redis at") && stderr.contains("redis-server")
+        stderr.contains("cannot reach Redis at")
+            && stderr.contains("(connection refused)")
+            && stderr.contains(&format!("`redis-server --port {port}`")),
+        "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
-#[test]
-fn passwords_work_and_are_never_printed() {
-    let redis = RedisServer::start(&["--requirepass", "s3cret-pw"]).unwrap();
-    let good = format!("redis://:s3cret-pw@127.0.0.1:{}", redis.port);
-    let out = kit::program(bin())
-        .args(["--redis-url", &good, "--case", "early", "--repeats", "1"])
-        .args(["--trials", "3", "--json"])
-        .output()
-        .unwrap();
-    let all =
-        String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{all}");
-    assert!(
-        !all.contains("s3cret-pw"),
-        "the password was printed: {all}"
-    );
+/// Sends SIGCONT to a stopped server when dropped, even if a check failed.
+struct Resume(u32);
 
-    let bad = format!("redis://:wrong-pw@127.0.0.1:{}", redis.port);
+impl Drop for Resume {
+    fn drop(&mut self) {
+        kit::send_signal(self.0, "CONT");
+    }
+}
+
+#[test]
+fn a_stalled_server_is_named_as_stalled_not_missing() {
+    let redis = RedisServer::start(&[]).unwrap();
+    kit::send_signal(redis.pid(), "STOP");
+    let _resume = Resume(redis.pid());
+    for extra in [
+        &[][..],
+        &["--push"],
+        &["coordinate"],
+        &["join", "--run-id", "r"],
+    ] {
+        let start = Instant::now();
+        let out = kit::program(bin())
+            .args(extra)
+            .args(["--redis-url", &redis.url()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {stderr}");
+        assert!(
+            start.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("did not answer within 2 s (stalled or overloaded)")
+                && !stderr.contains("redis-server"),
+            "{extra:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_stall_mid_run_ends_the_run_in_bounded_time_and_leaves_nothing() {
+    let _turn = kit::turn();
+    for extra in [&[][..], &["--push", "--check-every", "1000"]] {
+        let redis = RedisServer::start(&[]).unwrap();
+        kit::with_env(&[("REDIS_URL", &redis.url())], || {
+            let (child, kids) = kit::start_long_with(bin(), extra);
+            let pid = child.id();
+            // Stopped for 10 s, as a paused or swapping server would be.
+            kit::send_signal(redis.pid(), "STOP");
+            let _resume = Resume(redis.pid());
+            let start = Instant::now();
+            let (code, stderr) = kit::ended(child);
+            let took = start.elapsed();
+            assert_eq!(code, Some(1), "{extra:?}: {stderr}");
+            assert!(took < Duration::from_secs(8), "{extra:?}: {took:?}");
+            let errors: Vec<&str> =
+                stderr.lines().filter(|l| l.starts_with("error:")).collect();
+            assert_eq!(errors.len(), 1, "{stderr}");
+            assert!(
+                errors[0].contains("stopped answering mid-run: no reply within 2 s"),
+                "{stderr}"
+            );
+            assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+            assert!(kit::leftovers(PREFIX, pid).is_empty());
+        });
+    }
+}
+
+#[test]
+fn a_service_that_does_not_speak_redis_is_named() {
+    // What an HTTP server says to a Redis command, then it hangs up.
+    let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://{}", http.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in http.incoming().flatten() {
+            let mut conn = conn;
+            let _ = std::io::Write::write_all(
+                &mut conn,
+                b"HTTP/1.0 400 Bad Request\r\n\r\n",
+            );
+        }
+    });
     let out = kit::program(bin())
-        .args(["--redis-url", &bad])
+        .args(["--redis-url", &url])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("refused our credentials"), "{stderr}");
-    assert!(!stderr.contains("wrong-pw"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("the service at {url} does not speak Redis")),
+        "{stderr}"
+    );
 }
 
-/// The first line a program writes on its piped standard error: where it
-/// says what to watch. (Only the first: a reader that buffers more would
-/// take lines the test reads later.)
-fn first_line(child: &mut std::process::Child) -> String {
-    let stderr = child.stderr.as_mut().unwrap();
-    let mut line = Vec::new();
-    let mut byte = [0u8];
-    while std::io::Read::read(stderr, &mut byte).unwrap() == 1 && byte[0] != b'\n' {
-        line.push(byte[0]);
+/// Runs `bin args...` with `env`; returns its exit code and all it printed.
+fn printed(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let out = kit::program(bin())
+        .args(args)
+        .envs(env.iter().copied())
+        .output();
+    let out = out.unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn passwords_work_and_are_never_printed() {
+    let _turn = kit::turn();
+    let pw = "s3cret-pw";
+    let sock = std::env::temp_dir()
+        .join(format!("redis-flag-test-{}.sock", std::process::id()));
+    let sock = sock.to_str().unwrap().to_string();
+    let redis =
+        RedisServer::start(&["--requirepass", pw, "--unixsocket", &sock]).unwrap();
+    let good = format!("redis://:{pw}@127.0.0.1:{}", redis.port);
+    let unix = format!("unix://{sock}?db=2&pass={pw}");
+    let early = ["--case", "early", "--repeats", "1", "--trials", "3"];
+    let never =
+        |all: &str| assert!(!all.contains(pw), "the password was printed: {all}");
+
+    // Normal runs, text and --json, over TCP and a unix socket.
+    for url in [&good, &unix] {
+        for json in [&[][..], &["--json"]] {
+            let args = [&["--redis-url", url.as_str()][..], &early, json].concat();
+            let (code, out, err) = printed(&args, &[]);
+            assert_eq!(code, Some(0), "{out}{err}");
+            never(&(out + &err));
+            // The hints: the password masked, and commands that work.
+            assert!(err.contains("--askpass MGET stop-flag:"), "{err}");
+            if url == &unix {
+                let cli = format!("redis-cli -s {sock} -n 2 --askpass");
+                assert!(err.contains(&cli), "{err}");
+            }
+        }
     }
-    String::from_utf8(line).unwrap()
+    // The watch command it prints, typed with the password when it asks.
+    let (_, _, err) =
+        printed(&[&["--redis-url", unix.as_str()][..], &early].concat(), &[]);
+    let watch = err
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("watch it: "))
+        .unwrap();
+    let typed = std::process::Command::new("sh")
+        .args(["-c", &format!("echo {pw} | {watch}")])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&typed.stdout)
+        + String::from_utf8_lossy(&typed.stderr);
+    assert!(
+        typed.status.success() && !said.contains("AUTH"),
+        "{watch}: {said}"
+    );
+
+    // A coordinator's hints, with its local workers given the URL.
+    let args = [
+        "coordinate",
+        "--redis-url",
+        &good,
+        "--case",
+        "early",
+        "--local-workers",
+        "1",
+    ];
+    let (code, out, err) = printed(&args, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    never(&(out + &err));
+    assert!(
+        err.contains("REDIS_URL set to redis://:<password>@127.0.0.1"),
+        "{err}"
+    );
+
+    // A wrong password: exit 1, one line.
+    let bad = format!("redis://:wrong-pw@127.0.0.1:{}", redis.port);
+    let (code, _, err) = printed(&["--redis-url", &bad], &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("refused our credentials"), "{err}");
+    assert!(
+        !err.contains("wrong-pw") && err.lines().count() == 1,
+        "{err}"
+    );
+
+    // URLs that do not parse: exit 2, one line, on the option or in REDIS_URL.
+    for url in [
+        format!("redis://:{pw}@127.0.0.1:1/x"),
+        format!("redis://:{pw}@127.0.0.1:99999"),
+        format!("redis://:{pw}@[::1"),
+        format!("unix://{sock}?db=x&pass={pw}"),
+    ] {
+        for (args, env) in [
+            (vec!["--redis-url", url.as_str()], vec![]),
+            (vec![], vec![("REDIS_URL", url.as_str())]),
+            (
+                vec!["join", "--run-id", "r"],
+                vec![("REDIS_URL", url.as_str())],
+            ),
+        ] {
+            let (code, out, err) = printed(&args, &env);
+            assert_eq!(code, Some(2), "{url}: {err}");
+            assert!(out.is_empty() && err.lines().count() == 1, "{err}");
+            assert!(err.contains("is not a Redis URL"), "{err}");
+            never(&err);
+        }
+    }
+    drop(redis);
+    let _ = std::fs::remove_file(&sock);
 }
 
 /// Starts a long run and reads the flag's key from what it prints first.
@@ -295,7 +466,7 @@ fn long_run(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let first = first_line(&mut child);
+    let first = next_line(&mut child);
     let key = first
         .split_whitespace()
         .find(|w| w.starts_with("stop-flag:"))
@@ -307,14 +478,53 @@ fn long_run(
     (child, key, kids)
 }
 
+/// When a stop from outside lands in a run of `--trials 3000`: as soon as
+/// the key is named (start-up), amid the timed searches (0.5 s), and amid the
+/// latency trials (2.5 s), whose resets of the run's own flag once wiped it.
+const MOMENTS: [Duration; 3] = [
+    Duration::ZERO,
+    Duration::from_millis(500),
+    Duration::from_millis(2500),
+];
+
 #[test]
 fn redis_cli_in_another_terminal_stops_the_run() {
-    stopped_from_outside(&[], "SET");
+    for after in MOMENTS {
+        let error = stopped_once(&[], after, Stop::AsPrinted);
+        assert!(error.contains("was set to 1"), "after {after:?}: {error}");
+    }
 }
 
 #[test]
 fn redis_cli_publish_stops_a_pushed_run() {
-    stopped_from_outside(&["--push"], "PUBLISH");
+    for after in MOMENTS {
+        let error = stopped_once(&["--push"], after, Stop::AsPrinted);
+        assert!(
+            error.contains("1 was published to"),
+            "after {after:?}: {error}"
+        );
+    }
+}
+
+#[test]
+fn setting_the_stop_key_stops_a_pushed_run_too() {
+    for after in MOMENTS {
+        let error = stopped_once(&["--push"], after, Stop::Set);
+        assert!(error.contains("was set to 1"), "after {after:?}: {error}");
+    }
+}
+
+#[test]
+fn deleting_the_runs_keys_stops_the_run() {
+    for extra in [&[][..], &["--push"]] {
+        for after in MOMENTS {
+            let error = stopped_once(extra, after, Stop::Delete);
+            assert!(
+                error.contains("the run's keys were deleted"),
+                "{extra:?} after {after:?}: {error}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -341,26 +551,87 @@ fn push_finds_every_factor_and_leaves_no_key() {
     });
 }
 
-/// Raises the flag of a running program with `redis-cli <how> <key> 1`.
-fn stopped_from_outside(extra: &[&str], how: &str) {
+/// How a test stops a run from outside.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    /// The "stop the run" command the program printed, typed into a shell.
+    AsPrinted,
+    /// `redis-cli SET <key> 1`.
+    Set,
+    /// `redis-cli DEL <key>`.
+    Delete,
+}
+
+/// Starts a run of `--trials 3000` with `extra`, stops it once from outside
+/// `after` it named its key, and checks how it ended: exit 1, one error line
+/// saying "stopped from outside" (returned), and nothing left behind: no
+/// process, no socket folder, no key.
+fn stopped_once(extra: &[&str], after: Duration, stop: Stop) -> String {
     let _turn = kit::turn();
+    let mut error = String::new();
     with_redis(|redis| {
-        let (mut child, key, kids) = long_run(redis, extra);
-        // The parent lowers the flag before each search: keep raising it
-        // until the run notices, as a person at a terminal would.
+        let mut child = kit::program(bin())
+            .args(["--redis-url", &redis.url(), "--trials", "3000"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let hints: Vec<String> = (0..3).map(|_| next_line(&mut child)).collect();
+        let key = hints[0]
+            .split_whitespace()
+            .find(|w| w.starts_with("stop-flag:"))
+            .expect("the run names its key")
+            .to_string();
+        // Every worker the run ever had, to check that none outlives it.
+        let mut kids = std::collections::BTreeSet::new();
+        let start = Instant::now();
+        while start.elapsed() < after {
+            kids.extend(ps::children_of(pid));
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        match stop {
+            Stop::AsPrinted => {
+                let command = (hints.iter())
+                    .find_map(|l| l.trim().strip_prefix("stop the run: "))
+                    .expect("the run prints how to stop it");
+                let typed = std::process::Command::new("sh")
+                    .args(["-c", command])
+                    .output()
+                    .unwrap();
+                assert!(typed.status.success(), "{command}: {typed:?}");
+            }
+            Stop::Set => _ = redis.cli(&["SET", &key, "1"]),
+            Stop::Delete => _ = redis.cli(&["DEL", &key]),
+        }
+        // Once: no retries, as a person at a terminal would not retry.
         let status = ps::wait_for(Duration::from_secs(20), || {
-            redis.cli(&[how, &key, "1"]);
-            std::thread::sleep(Duration::from_millis(50));
+            kids.extend(ps::children_of(pid));
+            std::thread::sleep(Duration::from_millis(10));
             child.try_wait().unwrap()
         })
-        .expect("the run stopped");
+        .unwrap_or_else(|| {
+            panic!("{extra:?}, {stop:?} after {after:?}: still running")
+        });
         let mut stderr = String::new();
         std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr)
             .unwrap();
-        assert_eq!(status.code(), Some(1), "{stderr}");
-        assert!(stderr.contains("stopped from outside"), "{stderr}");
+        let context = format!("{extra:?}, {stop:?} after {after:?}: {stderr}");
+        assert_eq!(status.code(), Some(1), "{context}");
+        let errors: Vec<&str> =
+            stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{context}");
+        assert!(errors[0].contains("stopped from outside"), "{context}");
+        // Nothing after the hints but the error: no report.
+        assert_eq!(stderr.lines().count(), 1, "{context}");
+        let kids: Vec<u32> = kids.into_iter().collect();
+        assert!(!kids.is_empty() || after.is_zero(), "{context}");
         assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+        assert!(kit::leftovers(PREFIX, pid).is_empty(), "{context}");
+        error = errors[0].to_string();
     });
+    error
 }
 
 #[test]
@@ -384,22 +655,6 @@ fn redis_dying_mid_run_ends_the_run_with_one_line() {
     let mut others = stderr.lines().filter(|l| !l.starts_with("error:"));
     assert!(others.all(|l| l.contains("redis-cli")), "{stderr}");
     assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
-}
-
-/// `coordinate --run-id <id>`, started and waited for until its queue is up.
-fn coordinator(args: &[&str]) -> std::process::Child {
-    let mut child = kit::program(bin())
-        .arg("coordinate")
-        .args(args)
-        .arg("--json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Its first line says the ranges are on the list.
-    let first = first_line(&mut child);
-    assert!(first.starts_with("Run "), "{first}");
-    child
 }
 
 #[test]
