@@ -862,9 +862,12 @@ fn worker(link: &WorkerArgs) -> anyhow::Result<()> {
     let flag = parent.opened(RedisFlag::open(url, key, push))?;
     // Search when released, or time looks at the flag, until the pill.
     while let Some(order) = parent.next_order()? {
-        // Pushed news can arrive late: before a search, read the keys.
-        if matches!(order, Order::Search { .. }) {
-            flag.catch_up()?;
+        // Pushed news can arrive late: before a search, read the keys. A stop
+        // from outside seen here is the parent's to report, in one line.
+        if matches!(order, Order::Search { .. })
+            && let Err(e) = flag.catch_up()
+        {
+            parent.fail(e);
         }
         parent.obey(order, &flag)?;
     }

@@ -37,11 +37,16 @@ impl<H: Serialize + DeserializeOwned> Parent<H> {
                 self.reply(Reply::Opened)?;
                 Ok(flag)
             }
-            Err(e) => {
-                self.reply(Reply::Failed(format!("{e:#}")))?;
-                std::process::exit(1)
-            }
+            Err(e) => self.fail(e),
         }
+    }
+
+    /// Sends the parent why this worker cannot go on (it reports that in
+    /// one line and ends the run) and exits: the worker prints nothing, so
+    /// the run's one error line is the parent's.
+    pub fn fail(&self, e: anyhow::Error) -> ! {
+        let _ = self.reply(Reply::Failed(format!("{e:#}")));
+        std::process::exit(1)
     }
 
     /// Sends the parent a reply.
