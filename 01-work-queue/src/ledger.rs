@@ -19,7 +19,7 @@ pub struct Tally {
     pub primes: u64,
     /// Their sum, modulo 2^64.
     pub sum: u64,
-    /// Numbers whose result came back twice (sent again after a loss); the
+    /// Tasks whose result came back twice (sent again after a loss); the
     /// second result is not counted.
     pub rechecked: u64,
 }

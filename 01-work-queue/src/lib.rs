@@ -72,9 +72,9 @@ pub struct Report {
     /// Every number's result counted exactly once in every round, and the
     /// primes' count and sum equal a serial run's.
     pub exactly_once: bool,
-    /// Numbers checked a second time after a worker was lost (the pipe cannot
+    /// Tasks answered a second time after a worker was lost (the pipe cannot
     /// tell who had taken what, so it sends again everything taken and not
-    /// finished); their second result is ignored.
+    /// finished), summed over the rounds; the second answer is not counted.
     pub rechecked: u64,
     /// Nanoseconds to start the worker processes, once.
     pub startup_ns: u64,

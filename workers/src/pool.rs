@@ -415,15 +415,8 @@ where
     /// than the silence limit is reported once as [`Heard::Silent`].
     pub fn wait(&mut self, timeout: Duration) -> anyhow::Result<Vec<Heard<M>>> {
         interrupt::defer_to_signal();
-        // Not listening for longer than a heartbeat's period: whatever the
-        // workers said meanwhile may still be unread, so every worker's
-        // silence is counted from now.
-        if self.last_look.elapsed() > HEARTBEAT {
-            let now = Instant::now();
-            for member in &mut self.members {
-                member.heard = member.heard.max(now);
-            }
-        }
+        let deaf_before = self.last_look.elapsed() > HEARTBEAT;
+        let asked = Instant::now();
         let mut heard = Vec::new();
         // One select reports at most a few channels (ipc-channel reads ten
         // events at a time): read until nothing more is ready, so that no
@@ -437,6 +430,16 @@ where
             news.extend(more);
         }
         self.last_look = Instant::now();
+        // Not listening for longer than a heartbeat's period, before this
+        // call or during it (stopped in the select, or not scheduled): the
+        // parent cannot tell who was silent meanwhile, so every worker's
+        // silence is counted from now.
+        let deaf_during = asked.elapsed() > timeout + HEARTBEAT;
+        if deaf_before || deaf_during {
+            for member in &mut self.members {
+                member.heard = member.heard.max(self.last_look);
+            }
+        }
         for (w, news) in news {
             let member = &mut self.members[w];
             member.heard = Instant::now();
