@@ -332,15 +332,13 @@ fn print_run(r: &Report, args: &RunArgs, first: &ledger::Tally) {
     let verdict = if r.exactly_once { "yes" } else { "NO" };
     println!("Every number checked exactly once, same primes as serial: {verdict}");
     if r.rechecked > 0 {
+        let tasks = plural(r.rechecked, "task was", "tasks were");
         println!(
-            "({} tasks were answered twice after a worker was lost; each was counted once.)",
-            r.rechecked
+            "({tasks} answered twice after a worker was lost; each was counted once.)"
         );
     }
-    println!(
-        "\nWall time, median of {} rounds (min to max):",
-        args.repeats
-    );
+    let rounds = plural(u64::from(args.repeats), "round", "rounds");
+    println!("\nWall time, median of {rounds} (min to max):");
     let mut t = Table::new(["", "time"]);
     t.row(["serial, in one process".into(), spread(&r.serial_ns)]);
     t.row(["parallel, through the queue".into(), spread(&r.parallel_ns)]);
@@ -353,8 +351,21 @@ fn print_run(r: &Report, args: &RunArgs, first: &ledger::Tally) {
         "Each number cost {} of queue overhead beyond its share of the work.",
         human_ns(r.overhead_per_task_ns)
     );
-    if r.speedup >= 1.0 {
+    // A slow or lost worker costs time that is not the queue's: say so
+    // rather than blame the size of the tasks.
+    let not_the_queue = if args.slow_worker.is_some() {
+        Some("a worker was slowed on purpose (--slow-worker)")
+    } else if !r.deaths.is_empty() {
+        Some("a worker was lost and the others did its share")
+    } else {
+        None
+    };
+    if r.speedup >= 1.05 {
         println!("Parallel was {:.2}x faster than serial.", r.speedup);
+    } else if let Some(why) = not_the_queue {
+        println!("Parallel was {:.2}x serial's speed: {why}.", r.speedup);
+    } else if r.speedup > 0.95 {
+        println!("Parallel was about as fast as serial ({:.2}x).", r.speedup);
     } else {
         let advice = if r.batch < 64 {
             "Try --batch 64, or --sweep to see where parallel starts to pay."
@@ -366,6 +377,14 @@ fn print_run(r: &Report, args: &RunArgs, first: &ledger::Tally) {
              queue.\n{advice}",
             1.0 / r.speedup
         );
+    }
+}
+
+/// "1 round", "5 rounds".
+fn plural(n: u64, one: &str, many: &str) -> String {
+    match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
     }
 }
 

@@ -624,6 +624,17 @@ pub fn join(args: &Join) -> anyhow::Result<()> {
 }
 // ANCHOR_END: join
 
+/// The command that joins run `run` from this repository, as a student runs
+/// the programs. A URL with a password is left to REDIS_URL, never put on a
+/// command line.
+fn join_command(url: &RedisUrl, run: &str) -> String {
+    let server = match url.has_password() {
+        true => String::new(),
+        false => format!(" --redis-url {}", crate::shell_word(&url.0)),
+    };
+    format!("cargo run --bin 06-redis-flag -- join{server} --run-id {run}")
+}
+
 fn default_name() -> String {
     let host = hostname().unwrap_or_else(|| "host".into());
     format!("{host}-{}", std::process::id())
@@ -918,13 +929,12 @@ pub fn coordinate(args: &Coordinate) -> anyhow::Result<()> {
     let join = match url.has_password() {
         true => format!(
             "Start workers here or on any machine that reaches this Redis, with \
-             REDIS_URL set to {url} (the password in place of <password>):\n  \
-             06-redis-flag join --run-id {run}"
+             REDIS_URL set to {url} (the password in place of <password>):\n  {}",
+            join_command(url, &run)
         ),
         false => format!(
-            "Start workers here or on any machine that reaches this Redis:\n  \
-             06-redis-flag join --redis-url {} --run-id {run}",
-            crate::shell_word(&url.0)
+            "Start workers here or on any machine that reaches this Redis:\n  {}",
+            join_command(url, &run)
         ),
     };
     eprintln!(
@@ -961,9 +971,10 @@ pub fn coordinate(args: &Coordinate) -> anyhow::Result<()> {
             }
             None if heard.elapsed() > idle => bail!(
                 "no news for {} s ({} of {chunks} ranges reported): \
-                 start a worker with `06-redis-flag join --run-id {run}`",
+                 start a worker with `{}`",
                 idle.as_secs(),
-                tally.done.len()
+                tally.done.len(),
+                join_command(url, &run)
             ),
             None => {}
         }

@@ -73,7 +73,7 @@ enum Role {
     /// collect the results
     Coordinate(distributed::Coordinate),
     /// Across machines: work for a coordinator, taking ranges from its Redis
-    /// list until a pill
+    /// stream until the run ends
     Join(distributed::Join),
     /// Internal: run as a worker process (started by the parent).
     #[command(hide = true)]
