@@ -347,12 +347,8 @@ fn print_run(r: &Report, args: &RunArgs, first: &ledger::Tally) {
         human_ns(r.startup_ns as f64),
     ]);
     print!("{t}");
-    println!(
-        "Each number cost {} of queue overhead beyond its share of the work.",
-        human_ns(r.overhead_per_task_ns)
-    );
     // A slow or lost worker costs time that is not the queue's: say so
-    // rather than blame the size of the tasks.
+    // rather than blame the queue, or the size of the tasks.
     let not_the_queue = if args.slow_worker.is_some() {
         Some("a worker was slowed on purpose (--slow-worker)")
     } else if !r.deaths.is_empty() {
@@ -360,6 +356,16 @@ fn print_run(r: &Report, args: &RunArgs, first: &ledger::Tally) {
     } else {
         None
     };
+    let overhead = human_ns(r.overhead_per_task_ns);
+    match not_the_queue {
+        None => println!(
+            "Each number cost {overhead} of queue overhead beyond its share of the work."
+        ),
+        Some(_) => println!(
+            "Each number cost {overhead} beyond its share of the work, not all of it \
+             the queue's:"
+        ),
+    }
     if r.speedup >= 1.05 {
         println!("Parallel was {:.2}x faster than serial.", r.speedup);
     } else if let Some(why) = not_the_queue {
