@@ -41,6 +41,11 @@ const CONNECT_DEADLINE: Duration = Duration::from_secs(10);
 /// A worker that has said nothing for this long sends a heartbeat.
 const HEARTBEAT: Duration = Duration::from_millis(250);
 
+/// Events one ipc-channel select reads at most (`Events::with_capacity(10)`
+/// in its unix platform code); a select that returns this many may have
+/// left others unread.
+const SELECT_BATCH: usize = 10;
+
 /// How long a worker may stay silent: `--silence-ms`, in every program.
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct Liveness {
@@ -418,15 +423,19 @@ where
         let deaf_before = self.last_look.elapsed() > HEARTBEAT;
         let asked = Instant::now();
         let mut heard = Vec::new();
-        // One select reports at most a few channels (ipc-channel reads ten
-        // events at a time): read until nothing more is ready, so that no
-        // heartbeat waits unread while its sender is judged silent.
+        // One select reports at most ten channels (ipc-channel reads ten
+        // events at a time). When it reports that many, more may be ready:
+        // read on until nothing is, so that no heartbeat waits unread while
+        // its sender is judged silent. (Only then: each select costs several
+        // system calls, and a broker selects once per message.)
         let mut news = self.inbox.wait(timeout)?;
+        let mut last = news.len();
         for _ in 0..self.members.len() {
-            let more = self.inbox.wait(Duration::ZERO)?;
-            if more.is_empty() {
+            if last < SELECT_BATCH {
                 break;
             }
+            let more = self.inbox.wait(Duration::ZERO)?;
+            last = more.len();
             news.extend(more);
         }
         self.last_look = Instant::now();
