@@ -25,6 +25,8 @@ pub fn run() -> anyhow::Result<()> {
         ],
     )?;
     let (passed, failed) = cargo_test(&["--workspace"], &[])?;
+    // The build-it exercises: `#[ignore]`d above, run here twice.
+    crate::exercises::check()?;
     // Chapter 1's ring under the loom model checker: a build of its own,
     // with `--cfg loom`, in a target folder of its own so that the main
     // build's artifacts stay valid.

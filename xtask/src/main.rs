@@ -4,11 +4,14 @@
 //!   `book/src/measured/`, each file stamped with the machine and revision.
 //! - `cargo xtask ci` is the one test command: it installs what is missing
 //!   (mdbook, redis-server), then runs fmt, clippy, every test and the book
-//!   checks. `.ci/run` calls it and nothing else.
+//!   checks, and the exercises' check. `.ci/run` calls it and nothing else.
+//! - `cargo xtask exercises`: only that check: every exercise test passes
+//!   on the solutions and fails on the stubs.
 
 // Who uses whom, top to bottom; no module uses one above it:
 //
 //   main -> ci -> book (the checks) -> render (tables, charts) -> data
+//   main -> ci -> exercises (solutions pass, stubs fail)
 //   main -> measure (runs the programs, writes files) -> render, data
 //   book -> commands (runs every command the book shows)
 //   workspace (the root folder, running a command) under them all
@@ -16,6 +19,7 @@ mod book;
 mod ci;
 mod commands;
 mod data;
+mod exercises;
 mod measure;
 mod render;
 mod workspace;
@@ -44,6 +48,9 @@ enum Task {
     /// Only the book checks: includes, anchors, links, measured files, every
     /// command shown, mdbook build
     Book,
+    /// Only the exercises' check: each exercise test passes on its solution
+    /// and fails on the unsolved stub
+    Exercises,
 }
 
 fn main() -> ExitCode {
@@ -52,6 +59,7 @@ fn main() -> ExitCode {
         Task::Measure { only } => measure::run(&only),
         Task::Ci => ci::run(),
         Task::Book => book::check(),
+        Task::Exercises => exercises::check(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
