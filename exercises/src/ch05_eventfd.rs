@@ -14,7 +14,14 @@
 //! `rustix::event::{eventfd, poll}` and `rustix::io::{read, write}` do the
 //! system calls. Check: `cargo test -p exercises -- --ignored ch05`. The
 //! test runs `exercises ch05`: the shared search of the flag chapters, over
-//! real worker processes, with your flag.
+//! real worker processes, with your flag. What its errors mean:
+//!
+//! - "Bad file descriptor" in a worker: the descriptor did not survive
+//!   `exec` (it was created close-on-exec);
+//! - "a latency trial ended without the flag": the workers never saw the
+//!   flag the parent raised (`is_set` or `raise`);
+//! - "stopped from outside": the workers saw the flag up when nobody had
+//!   raised it (`is_set`, or a `lower` that does not lower).
 
 use std::os::fd::{BorrowedFd, OwnedFd};
 use workers::search::StopFlag;

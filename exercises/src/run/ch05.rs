@@ -5,11 +5,16 @@ use crate::ch05_eventfd::{EventFdFlag, create};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use workers::flag::{self, Parent, SearchArgs, Timing};
 use workers::pool::Liveness;
-use workers::search::{Case, Outcome};
+use workers::search::Case;
 
 /// Searches `case` with `workers` workers stopping on the eventfd flag, as
 /// a flag chapter does (with fewer repeats), and prints the report as JSON.
-/// Fails if a worker never sees the flag, or the factor found is wrong.
+///
+/// `measure` fails if a stop trial ends without the flag (it is never seen
+/// as raised), or a search is stopped with no factor found (it is seen as
+/// raised when it is not, or was never lowered); `report`, if the factor
+/// found is wrong. Which worker stops first depends on the scheduler, so
+/// nothing here asserts it.
 pub fn parent(case: Case, workers: u16) -> anyhow::Result<()> {
     let fd = create()?;
     let flag = EventFdFlag { fd: fd.as_fd() };
@@ -32,12 +37,6 @@ pub fn parent(case: Case, workers: u16) -> anyhow::Result<()> {
     let measured = pool.measure(&flag, &search, &timing)?;
     pool.finish()?;
     let report = measured.report("an eventfd", &search, &timing, None)?;
-    let stopped = (report.per_worker.iter())
-        .filter(|w| w.searched.outcome == Outcome::Stopped)
-        .count();
-    if case != Case::Prime && workers > 1 {
-        anyhow::ensure!(stopped > 0, "a factor was found, but no worker stopped");
-    }
     report.print(true)
 }
 
