@@ -35,9 +35,9 @@ const WHAT: &str = "a message in each worker's own inbox (a pipe)";
 #[derive(Debug, Parser)]
 #[command(name = "07-message-stop", args_conflicts_with_subcommands = true)]
 struct Cli {
-    // A look is a system call (a read that finds the inbox empty), a few
-    // hundred times a load from memory: looking every 10,000 candidates
-    // (about 20 µs of division) keeps it near 1% of the search.
+    // A look is a system call (a read that finds the inbox empty), hundreds
+    // of times a load from memory: looking every 10,000 candidates (about
+    // 20 µs of division) keeps it to about a hundredth of the work.
     #[command(flatten)]
     search: SearchArgs<10_000>,
     #[command(flatten)]
