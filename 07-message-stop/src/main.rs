@@ -74,7 +74,8 @@ fn messages(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
 /// Puts a stop for `search` into the inbox `to`, without ever waiting.
 ///
 /// Errors are the kernel's: `AGAIN` when the inbox is full (its reader has
-/// left 8,192 messages unread), `PIPE` when nobody can read it any more.
+/// left a pipe's worth unread: 8,192 messages in Linux's default 64 KiB),
+/// `PIPE` when nobody can read it any more.
 /// Each caller decides what those mean to it.
 fn send(to: BorrowedFd<'_>, search: u64) -> rustix::io::Result<()> {
     rustix::io::write(to, &search.to_le_bytes()).map(drop)
@@ -171,9 +172,9 @@ fn supervise(inbox: OwnedFd, workers: Vec<OwnedFd>) -> anyhow::Result<()> {
             for to in &workers {
                 match send(to.as_fd(), search) {
                     Ok(()) => {}
-                    // Full: 8,192 unread messages, so its owner is not
-                    // reading (stopped or stuck; the pool's silence check
-                    // names it). Waiting for it would stop everyone else.
+                    // Full: a pipe's worth unread, so its owner is not
+                    // reading (paused, say; the pool's silence check names
+                    // it). Waiting for it would hold up everyone else.
                     Err(Errno::AGAIN) => {}
                     // Nobody reads it: the worker died, and the pool says so.
                     Err(Errno::PIPE) => {}
@@ -252,7 +253,7 @@ impl StopFlag for Supervisor {
 fn ask_for_stop(supervisor: BorrowedFd<'_>, search: u64) -> anyhow::Result<()> {
     match send(supervisor, search) {
         Ok(()) => Ok(()),
-        // Never wait: a supervisor with 8,192 unread stops is not reading.
+        // Never wait: a supervisor with a pipe's worth unread is not reading.
         Err(Errno::AGAIN) => {
             bail!(
                 "the supervisor's inbox is full: the parent has stopped reading it"
