@@ -241,3 +241,30 @@ pub fn message_verdict(d: &Data) -> anyhow::Result<String> {
     t += &format!("\n{}\n", stamps(&docs));
     Ok(t)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verdict_follows_the_numbers_whichever_way_they_come_out() {
+        let mut d = Data::load().unwrap();
+        let byte = d.mmap.output.clone();
+        let cheapest =
+            "the cheapest coordination measured in this book is shared state";
+        // A message a thousand times dearer to look for, and slower to stop.
+        let m = &mut d.message.output;
+        m.check_ns.median = byte.check_ns.median * 1000.0;
+        m.stop_latency_ns.median = byte.stop_latency_ns.median * 20.0;
+        let v = message_verdict(&d).unwrap();
+        assert!(v.contains(cheapest) && v.contains("1000x as dear"), "{v}");
+        assert!(v.contains("20x as long"), "{v}");
+        // A message as cheap as the byte, and as fast.
+        let m = &mut d.message.output;
+        (m.check_ns, m.stop_latency_ns) = (byte.check_ns, byte.stop_latency_ns);
+        let v = message_verdict(&d).unwrap();
+        assert!(!v.contains(cheapest), "{v}");
+        assert!(v.contains("the design rule cost nothing here"), "{v}");
+        assert!(v.contains("cost no more than the flag"), "{v}");
+    }
+}
