@@ -3,7 +3,7 @@
 //! Each `.json` file is a [`Measured`]: a program's `--json` document with the
 //! stamp of where, when and by what command it was measured. The documents
 //! have the types the programs print them from: `workers::flag::Report` for
-//! the flag chapters (3 to 6), `work_queue`'s and `poison_pill`'s for
+//! the flag chapters (3 to 7), `work_queue`'s and `poison_pill`'s for
 //! chapters 1 and 2. The two documents `cargo xtask measure` makes itself,
 //! Python's side by side and redis-benchmark's floor, have their types here.
 //!
@@ -146,6 +146,10 @@ pub struct Data {
     pub polls: [Measured<flag::Report>; 4],
     /// `06-push-k1000.json`: the Redis flag pushed, read every 1000.
     pub push: Measured<flag::Report>,
+    /// `07-prime.json`: the stop as a message, at its default interval.
+    pub message: Measured<flag::Report>,
+    /// `07-prime-k1000.json`: the stop as a message, a look every 1000.
+    pub message_k1000: Measured<flag::Report>,
     /// `06-redis-benchmark.json`: Redis's own benchmark, the floor.
     pub redis_floor: Measured<RedisBenchmark>,
     /// `py-side-by-side.json`: the same looks and queues in Python.
@@ -177,6 +181,8 @@ impl Data {
             mmap: load("05-prime.json")?,
             polls,
             push: load("06-push-k1000.json")?,
+            message: load("07-prime.json")?,
+            message_k1000: load("07-prime-k1000.json")?,
             redis_floor: load(REDIS_FLOOR)?,
             python: load(PYTHON)?,
         })

@@ -217,6 +217,11 @@ const PUSH_K1000: &[&str] = &[
     "20",
 ];
 
+/// Chapter 7's stop at chapters 4 and 5's interval: a look every 1000
+/// candidates, where a look at shared memory costs nothing.
+const MESSAGE_K1000: &[&str] =
+    &["--case", "prime", "--check-every", "1000", "--repeats", "7"];
+
 /// One worker sleeping 5 ms per number, on numbers that take the others tens
 /// of microseconds: both take tasks, in very different numbers.
 const SLOW: &[&str] = &[
@@ -301,6 +306,10 @@ pub const MEASUREMENTS: &[Measurement] = &[
         "06-redis-flag",
         &["coordinate", "--local-workers", "2", "--run-id", "demo"],
     ),
+    Measurement::of("07-default.txt", "07-message-stop", &[]),
+    Measurement::of("07-prime.txt", "07-message-stop", PRIME),
+    Measurement::of("07-prime.json", "07-message-stop", PRIME),
+    Measurement::of("07-prime-k1000.json", "07-message-stop", MESSAGE_K1000),
 ];
 
 /// The program whose flag lives in Redis: `measure` starts a server of its

@@ -17,7 +17,7 @@ fn stamp<T>(m: &Measured<T>) -> String {
 }
 
 /// "_Measured (where and when), by (what)._"
-fn stamp_line(s: &Stamp, by: &str) -> String {
+pub(super) fn stamp_line(s: &Stamp, by: &str) -> String {
     format!(
         "_Measured {} on {}, {} cores, Linux {}, {}, revision {}, by {by}._",
         s.date, s.cpu, s.cores, s.kernel, s.rustc, s.revision,
@@ -934,6 +934,16 @@ pub fn tradeoffs(d: &Data) -> anyhow::Result<String> {
             stop(v),
         );
     }
+    // Chapter 7: no flag at all, the stop sent as a message.
+    let message = &d.message;
+    t += &format!(
+        "| no flag: a message to each worker's inbox (ch. 7, ours) | {} | {} | {} | {} | {} | nothing is shared; a stop for a worker that stopped reading is dropped, never waited for | one machine (pipes) | |\n",
+        human_ns(look(message)),
+        message.output.check_every,
+        overhead(message)?,
+        human_ns(message.output.parallel_ns.median),
+        stop(message),
+    );
     t += &format!(
         "\n{} workers, the prime case ({}), every flag at its chapter's default interval. \
          Times are medians.\n\n",
@@ -988,6 +998,10 @@ pub fn tradeoffs(d: &Data) -> anyhow::Result<String> {
         m.expected
     );
     t += &format!("\n{}\n", stamp(manager));
+    // The message row, if it was measured in another run than the rest.
+    if d.message.stamp != manager.stamp {
+        t += &format!("\n{}\n", stamp(&d.message));
+    }
     Ok(t)
 }
 
