@@ -291,6 +291,7 @@ fn parent(cli: &Cli) -> anyhow::Result<()> {
         let flag = Proxy::connect(register.clone(), patience)?;
         // Start the workers, send each where proxies register (and how long
         // to wait for an answer), and wait until every one has its proxy.
+        // (--workload fraud: first the transactions to scan, in workers::fraud.)
         let mut pool = flag::Pool::start(&cli.search, &cli.timing)?;
         pool.open_flag(&(register, patience))?;
         // Search: released together, stopped by the first to find a factor.

@@ -521,7 +521,7 @@ impl Scan {
              processes check\neach its own slice of adjacent pairs, looking at the stop \
              flag every {check_every} pairs.\nThe flag: {flag}.\n\n",
             self.transactions,
-            self.bytes >> 20,
+            self.bytes / 1_000_000,
             crate::report::human_ns(self.generate_ns as f64),
         );
         match &self.found {

@@ -6,6 +6,7 @@
 //! the book checks can compare it with what is committed.
 
 pub mod charts;
+pub mod fraud;
 pub mod tables;
 
 use crate::data::Data;
@@ -26,6 +27,7 @@ pub const RENDERED: &[(&str, Render)] = &[
     ("tradeoffs.md", tables::tradeoffs),
     ("rules.md", tables::rules),
     ("python.md", tables::python),
+    ("fraud-vs-prime.md", fraud::fraud),
     ("cost-per-look.svg", charts::cost_per_look),
     ("check-interval.svg", charts::check_interval),
     ("queue-cost.svg", charts::queue_cost),
