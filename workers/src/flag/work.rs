@@ -132,3 +132,64 @@ impl Work {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::{Outcome, StopFlag};
+
+    fn fraud(case: Case) -> Work {
+        Work::Transactions(Arc::new(fraud::generate(10_000, case).unwrap()))
+    }
+
+    #[test]
+    fn shares_cover_every_item_once() {
+        for work in [Work::Divisors { case: Case::Mid }, fraud(Case::Mid)] {
+            for workers in [1, 2, 3, 7] {
+                let mut next = 0;
+                for i in 0..workers {
+                    let s = work.share(workers, i);
+                    assert_eq!(s.start, next);
+                    next = s.end;
+                }
+                assert_eq!(next, work.items());
+            }
+        }
+    }
+
+    #[test]
+    fn a_trial_finds_nothing_and_ends_only_on_the_flag() {
+        let work = fraud(Case::Early);
+        let Work::Transactions(set) = &work else {
+            unreachable!()
+        };
+        let (task, all) = work.trial();
+        // Ten times round the clean pairs: nothing found, nothing exhausted.
+        let laps = 10 * set.planted.unwrap();
+        let flag = LocalFlag::default();
+        let r = task.run(Some(&set.data), 0..laps, 1000, &flag).unwrap();
+        assert_eq!((r.outcome, r.checked), (Outcome::Exhausted, laps));
+        assert_eq!(all.end, u64::MAX);
+        flag.raise().unwrap();
+        let r = task.run(Some(&set.data), all, 1000, &flag).unwrap();
+        assert_eq!((r.outcome, r.checked), (Outcome::Stopped, 1000));
+    }
+
+    #[test]
+    fn the_whole_search_finds_the_known_answer_and_nothing_else_passes() {
+        let work = fraud(Case::Late);
+        let Work::Transactions(set) = &work else {
+            unreachable!()
+        };
+        let flag = LocalFlag::default();
+        let r = (work.task())
+            .run(Some(&set.data), 0..work.items(), 64, &flag)
+            .unwrap();
+        assert_eq!(r.outcome, Outcome::Found(set.planted.unwrap()));
+        assert!(work.confirm(set.planted).is_ok());
+        assert!(work.confirm(None).is_err());
+        assert!(work.factor(set.planted).is_none());
+        // A worker told to scan before it has the transactions says so.
+        assert!(work.task().run(None, 0..10, 64, &flag).is_err());
+    }
+}
