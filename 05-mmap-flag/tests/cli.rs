@@ -467,3 +467,18 @@ fn the_transactions_cannot_be_changed_under_the_workers() {
     let (code, stderr) = kit::ended(child);
     assert_eq!(code, Some(130), "{stderr}");
 }
+
+#[test]
+fn ctrl_c_while_the_transactions_are_generated_exits_130_and_leaves_nothing() {
+    let _turn = kit::turn();
+    // 384 MB take the parent a good fraction of a second to write, before
+    // any worker starts.
+    let args = ["--workload", "fraud", "--transactions", "12000000"];
+    let run = kit::ctrl_c_at_start(bin(), PREFIX, &args, Duration::from_millis(50));
+    assert_eq!(run.code, Some(130), "{}", run.stderr);
+    assert!(!run.stderr.contains("error"), "{}", run.stderr);
+    assert!(
+        run.processes_left.is_empty() && run.names_left.is_empty(),
+        "{run:?}"
+    );
+}

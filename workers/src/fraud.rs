@@ -273,7 +273,7 @@ fn memory_file(records: u64) -> anyhow::Result<OwnedFd> {
         .with_context(|| {
             format!(
                 "no memory for {} MB of transactions: use fewer --transactions",
-                bytes >> 20
+                bytes / 1_000_000
             )
         })?;
     Ok(fd)
