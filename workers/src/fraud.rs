@@ -46,8 +46,10 @@ pub struct Transaction {
     /// Merchant category code (ISO 18245): 5411 groceries, 6011 cash, ...
     pub mcc: u16,
     /// Where it took place: ISO 3166 alpha-2, such as `DE`.
+    #[serde(with = "code")]
     pub country: [u8; 2],
     /// ISO 4217, such as `EUR`.
+    #[serde(with = "code")]
     pub currency: [u8; 3],
     /// How the card was used: [`IN_PERSON`], [`ONLINE`] or [`ATM`].
     pub channel: u8,
@@ -565,6 +567,27 @@ impl Scan {
     }
 }
 
+/// A country's or currency's letters as text in JSON (`"DE"`), not as
+/// numbers.
+mod code {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer, const N: usize>(
+        code: &[u8; N],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&String::from_utf8_lossy(code))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<[u8; N], D::Error> {
+        let text = String::deserialize(d)?;
+        (text.as_bytes().try_into())
+            .map_err(|_| D::Error::custom(format!("{text:?} is not {N} letters")))
+    }
+}
+
 /// "day 3, 14:05:09": seconds since the start of the period.
 fn when(s: u32) -> String {
     let (day, s) = (s / 86_400, s % 86_400);
@@ -580,6 +603,14 @@ fn when(s: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_are_letters_in_json() {
+        let t = generate(10, Case::Prime).unwrap().data.get(3);
+        let json = serde_json::to_value(t).unwrap();
+        assert_eq!(json["country"].as_str().unwrap().len(), 2, "{json}");
+        assert_eq!(serde_json::from_value::<Transaction>(json).unwrap(), t);
+    }
 
     #[test]
     fn a_record_reads_back_as_written() {
