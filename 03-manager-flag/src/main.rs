@@ -291,7 +291,8 @@ fn parent(cli: &Cli) -> anyhow::Result<()> {
         let flag = Proxy::connect(register.clone(), patience)?;
         // Start the workers, send each where proxies register (and how long
         // to wait for an answer), and wait until every one has its proxy.
-        let mut pool = flag::Pool::start(&cli.timing)?;
+        // (--workload fraud: first the transactions to scan, in workers::fraud.)
+        let mut pool = flag::Pool::start(&cli.search, &cli.timing)?;
         pool.open_flag(&(register, patience))?;
         // Search: released together, stopped by the first to find a factor.
         // Timed over repeats, with the cost of one look and the time to stop.

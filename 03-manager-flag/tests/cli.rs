@@ -5,6 +5,7 @@
 use assert_cmd::cargo::cargo_bin;
 use std::path::Path;
 use std::time::Duration;
+use workers::fraud;
 use workers::ps;
 use workers::search::{Case, candidates};
 use workers::testkit::{self as kit, Load, Target};
@@ -85,6 +86,15 @@ fn bad_input_is_refused_with_exit_2_before_anything_starts() {
         (&["--check-every", "0"], "--check-every"),
         (&["--check-every", "-5"], "'-5'"),
         (&["--case", "nope"], "--case"),
+        (&["--workload", "nope"], "--workload"),
+        (
+            &["--workload", "fraud", "--transactions", "999"],
+            "--transactions",
+        ),
+        (
+            &["--workload", "fraud", "--transactions", "12000001"],
+            "--transactions",
+        ),
         (&["--workers", "0"], "--workers"),
         (&["--workers", "257"], "--workers"),
         (&["--repeats", "0"], "--repeats"),
@@ -98,7 +108,9 @@ fn bad_input_is_refused_with_exit_2_before_anything_starts() {
 fn help_offers_exactly_the_options_it_honours_each_default_once() {
     let options = kit::help_options(bin(), &[]);
     let honoured = [
+        "--workload",
         "--case",
+        "--transactions",
         "--check-every",
         "--json",
         "--workers",
@@ -309,5 +321,47 @@ fn a_manager_killed_while_workers_start_is_named_in_one_line() {
             "one line, not one per worker: {stderr}"
         );
         assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    }
+}
+
+/// Transactions in the tests' fraud scans: 6 MB, generated in milliseconds.
+const SMALL: u64 = 200_000;
+
+/// A short fraud scan of [`SMALL`] transactions: two workers, one timed
+/// search, a few latency trials.
+fn scan(case: Case) -> kit::Value {
+    let small = SMALL.to_string();
+    let args = [
+        "--workload",
+        "fraud",
+        "--case",
+        case.name(),
+        "--transactions",
+    ];
+    let more = ["--workers", "2", "--repeats", "1", "--trials", "3"];
+    kit::json_run(bin(), &[&args[..], &[small.as_str()], &more[..]].concat())
+}
+
+/// What every fraud scan must report: the pair planted for `case` found
+/// (nothing where none was planted) by worker 1, whose slice holds it.
+fn check_scan(case: Case, v: &kit::Value) {
+    let planted = fraud::planted(case, SMALL);
+    let scan = &v["scan"];
+    assert_eq!(scan["transactions"], SMALL, "{v}");
+    assert_eq!(scan["planted"].as_u64(), planted, "{v}");
+    assert_eq!(scan["found"][0]["id"].as_u64(), planted, "{v}");
+    assert_eq!(v["factor"], kit::Value::Null, "{v}");
+    let w1 = &v["per_worker"][1]["searched"]["outcome"];
+    match planted {
+        Some(p) => assert_eq!(w1["Found"].as_u64(), Some(p), "{v}"),
+        None => assert_eq!(w1, "Exhausted", "{v}"),
+    }
+}
+
+#[test]
+fn the_fraud_scan_finds_the_planted_pair_in_every_case() {
+    let _turn = kit::turn();
+    for case in Case::ALL {
+        check_scan(case, &scan(case));
     }
 }

@@ -256,7 +256,8 @@ fn parent(cli: &Cli) -> anyhow::Result<()> {
     let flag = RawFlag::open(&segment.name)?;
     // Start the workers, send each the segment's name, and wait until every
     // one has mapped it.
-    let mut pool = flag::Pool::start(&cli.timing)?;
+    // (--workload fraud: first the transactions to scan, in workers::fraud.)
+    let mut pool = flag::Pool::start(&cli.search, &cli.timing)?;
     pool.open_flag(&segment.name)?;
     // Now unlink the name: the memory lives until the last mapping goes, and
     // not even a SIGKILL of this process can leave the name behind.

@@ -146,7 +146,8 @@ fn parent(cli: &Cli) -> anyhow::Result<()> {
     let flag = MmapFlag::open(memory.as_fd())?;
     // Start the workers, which inherit the descriptor; tell each the
     // descriptor's number, and wait until every one has mapped it.
-    let mut pool = flag::Pool::start(&cli.timing)?;
+    // (--workload fraud: first the transactions to scan, in workers::fraud.)
+    let mut pool = flag::Pool::start(&cli.search, &cli.timing)?;
     pool.open_flag(&memory.as_raw_fd())?;
     // Search: the workers are released together; the first to find a factor
     // raises the flag, the others see it at their next look and stop. Timed

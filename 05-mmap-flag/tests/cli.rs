@@ -5,6 +5,7 @@
 use assert_cmd::cargo::cargo_bin;
 use std::path::Path;
 use std::time::Duration;
+use workers::fraud;
 use workers::ps;
 use workers::search::{Case, candidates};
 use workers::testkit::{self as kit, Load, Target};
@@ -86,6 +87,15 @@ fn bad_input_is_refused_with_exit_2_before_anything_starts() {
         (&["--check-every", "0"], "--check-every"),
         (&["--check-every", "-5"], "'-5'"),
         (&["--case", "nope"], "--case"),
+        (&["--workload", "nope"], "--workload"),
+        (
+            &["--workload", "fraud", "--transactions", "999"],
+            "--transactions",
+        ),
+        (
+            &["--workload", "fraud", "--transactions", "12000001"],
+            "--transactions",
+        ),
         (&["--workers", "0"], "--workers"),
         (&["--workers", "257"], "--workers"),
         (&["--repeats", "0"], "--repeats"),
@@ -100,7 +110,9 @@ fn bad_input_is_refused_with_exit_2_before_anything_starts() {
 fn help_offers_exactly_the_options_it_honours_each_default_once() {
     let options = kit::help_options(bin(), &[]);
     let honoured = [
+        "--workload",
         "--case",
+        "--transactions",
         "--check-every",
         "--json",
         "--workers",
@@ -293,4 +305,180 @@ fn an_unusable_temporary_folder_is_one_clear_line() {
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// Transactions in the tests' fraud scans: 6 MB, generated in milliseconds.
+const SMALL: u64 = 200_000;
+
+/// A short fraud scan of [`SMALL`] transactions: two workers, one timed
+/// search, a few latency trials.
+fn scan(case: Case) -> kit::Value {
+    let small = SMALL.to_string();
+    let args = [
+        "--workload",
+        "fraud",
+        "--case",
+        case.name(),
+        "--transactions",
+    ];
+    let more = ["--workers", "2", "--repeats", "1", "--trials", "3"];
+    kit::json_run(bin(), &[&args[..], &[small.as_str()], &more[..]].concat())
+}
+
+/// What every fraud scan must report: the pair planted for `case` found
+/// (nothing where none was planted) by worker 1, whose slice holds it.
+fn check_scan(case: Case, v: &kit::Value) {
+    let planted = fraud::planted(case, SMALL);
+    let scan = &v["scan"];
+    assert_eq!(scan["transactions"], SMALL, "{v}");
+    assert_eq!(scan["planted"].as_u64(), planted, "{v}");
+    assert_eq!(scan["found"][0]["id"].as_u64(), planted, "{v}");
+    assert_eq!(v["factor"], kit::Value::Null, "{v}");
+    let w1 = &v["per_worker"][1]["searched"]["outcome"];
+    match planted {
+        Some(p) => assert_eq!(w1["Found"].as_u64(), Some(p), "{v}"),
+        None => assert_eq!(w1, "Exhausted", "{v}"),
+    }
+}
+
+#[test]
+fn the_fraud_scan_finds_the_planted_pair_in_every_case() {
+    let _turn = kit::turn();
+    for case in Case::ALL {
+        check_scan(case, &scan(case));
+    }
+}
+
+/// A fraud scan's arguments for a run long enough to be signalled mid-way:
+/// 2,000,000 transactions (64 MB).
+const LONG_SCAN: &[&str] = &["--workload", "fraud", "--transactions", "2000000"];
+
+#[test]
+fn the_worker_without_the_planted_pair_stops_on_the_flag() {
+    let _turn = kit::turn();
+    let args = [LONG_SCAN, &["--case", "early", "--workers", "2"]].concat();
+    let v = kit::json_run(
+        bin(),
+        &[&args[..], &["--repeats", "1", "--trials", "3"]].concat(),
+    );
+    // Worker 1 finds the pair 10% into its slice; worker 0 would scan its
+    // whole half without the flag, and stops long before.
+    let planted = fraud::planted(Case::Early, 2_000_000).unwrap();
+    assert_eq!(v["per_worker"][1]["searched"]["outcome"]["Found"], planted);
+    let w0 = &v["per_worker"][0]["searched"];
+    assert_eq!(w0["outcome"], "Stopped", "{w0}");
+    assert!(w0["checked"].as_u64().unwrap() < 1_000_000 / 2, "{w0}");
+}
+
+#[test]
+fn a_normal_fraud_scan_leaves_nothing() {
+    let _turn = kit::turn();
+    let child = kit::program(bin())
+        .args(["--workload", "fraud", "--case", "early", "--trials", "5"])
+        .args(["--transactions", "200000"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let kids = ps::wait_for_children(pid, 1, Duration::from_secs(10)).unwrap();
+    let (code, stderr) = kit::ended(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    assert!(kit::leftovers(PREFIX, pid).is_empty());
+}
+
+#[test]
+fn ctrl_c_mid_scan_exits_130_and_leaves_nothing() {
+    let _turn = kit::turn();
+    let run = kit::signal_mid_run(bin(), PREFIX, Target::Parent, "INT", LONG_SCAN);
+    assert_eq!(run.code, Some(130), "{}", run.stderr);
+    assert!(run.errors().is_empty(), "{}", run.stderr);
+    assert!(
+        run.processes_left.is_empty() && run.names_left.is_empty(),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn sigkill_of_the_parent_mid_scan_leaves_no_transactions_and_no_process() {
+    let _turn = kit::turn();
+    let (child, kids) = kit::start_long_with(bin(), LONG_SCAN);
+    let pid = child.id();
+    // The workers hold the transactions: a memory file with no name.
+    let worker_0 = kit::find_child(&kids, " worker ", 0).expect("worker 0 runs");
+    assert!(holds_transactions(worker_0), "worker 0 has no transactions");
+    kit::send_signal(pid, "KILL");
+    let (code, _) = kit::ended(child);
+    // No clean-up runs after SIGKILL: the run's socket directory stays
+    // until the next run sweeps it (removed here, at once, so that no
+    // other test's run reports sweeping it). Nothing else may be left.
+    let sockets = std::env::temp_dir().join(format!("{PREFIX}-sockets-{pid}"));
+    let _ = std::fs::remove_dir_all(&sockets);
+    assert_eq!(code, None);
+    assert!(kit::leftovers(PREFIX, pid).is_empty());
+    // The workers die with their parent, and with the last of them the
+    // transactions' memory.
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+}
+
+/// Whether process `pid` holds the transactions' memory file.
+fn holds_transactions(pid: u32) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|e| {
+        let target = std::fs::read_link(e.path()).unwrap_or_default();
+        target
+            .to_string_lossy()
+            .starts_with("/memfd:fraud-transactions")
+    })
+}
+
+#[test]
+fn the_transactions_cannot_be_changed_under_the_workers() {
+    let _turn = kit::turn();
+    let (child, kids) = kit::start_long_with(bin(), LONG_SCAN);
+    let worker_0 = kit::find_child(&kids, " worker ", 0).expect("worker 0 runs");
+    // Reach the worker's descriptor as another process of the same user
+    // (here root) could, through /proc: sealed, it refuses every change.
+    let fds = std::fs::read_dir(format!("/proc/{worker_0}/fd")).unwrap();
+    let data = fds
+        .flatten()
+        .find(|e| {
+            let target = std::fs::read_link(e.path()).unwrap_or_default();
+            target
+                .to_string_lossy()
+                .starts_with("/memfd:fraud-transactions")
+        })
+        .expect("the worker holds the transactions");
+    let file = std::fs::OpenOptions::new().write(true).open(data.path());
+    if let Ok(file) = file {
+        assert!(
+            file.set_len(0).is_err(),
+            "sealed transactions were truncated"
+        );
+        let wrote = std::io::Write::write_all(&mut &file, b"forged");
+        assert!(wrote.is_err(), "sealed transactions were written");
+    }
+    // The run goes on, and Ctrl-C still ends it cleanly.
+    std::thread::sleep(Duration::from_millis(200));
+    kit::send_signal(child.id(), "INT");
+    let (code, stderr) = kit::ended(child);
+    assert_eq!(code, Some(130), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_while_the_transactions_are_generated_exits_130_and_leaves_nothing() {
+    let _turn = kit::turn();
+    // 384 MB take the parent a good fraction of a second to write, before
+    // any worker starts.
+    let args = ["--workload", "fraud", "--transactions", "12000000"];
+    let run = kit::ctrl_c_at_start(bin(), PREFIX, &args, Duration::from_millis(50));
+    assert_eq!(run.code, Some(130), "{}", run.stderr);
+    assert!(!run.stderr.contains("error"), "{}", run.stderr);
+    assert!(
+        run.processes_left.is_empty() && run.names_left.is_empty(),
+        "{run:?}"
+    );
 }

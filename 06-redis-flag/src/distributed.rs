@@ -51,7 +51,19 @@ const IDLE_POLL: Duration = Duration::from_millis(100);
 const GROUP: &str = "workers";
 
 /// `coordinate`: the search cut into ranges on a Redis stream.
+///
+/// Divisors only: `--workload fraud` maps one machine's memory file, so it
+/// is refused here (and hidden, with `--transactions`).
 #[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("workload", |a| a.hide(true).value_parser(
+        clap::builder::TypedValueParser::map(
+            clap::builder::PossibleValuesParser::new(["prime"]),
+            |_| workers::search::Workload::Prime,
+        ),
+    )),
+    mut_arg("transactions", |a| a.hide(true)),
+)]
 pub struct Coordinate {
     #[command(flatten)]
     server: Server,

@@ -833,7 +833,8 @@ fn parent(cli: &Cli) -> anyhow::Result<()> {
     key.tell(url, cli.push);
     // Start the workers, send each the server, the key and the mode, and
     // wait until every one has connected.
-    let mut pool = flag::Pool::start(&cli.timing)?;
+    // (--workload fraud: first the transactions to scan, in workers::fraud.)
+    let mut pool = flag::Pool::start(&cli.search, &cli.timing)?;
     pool.open_flag(&(url.clone(), key.stop.clone(), cli.push))?;
     // Search: released together, stopped by the first to find a factor.
     // Timed over repeats, with the cost of one look and the time to stop all.

@@ -8,6 +8,7 @@ mod common;
 use common::{bin, coordinator, next_line};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
+use workers::fraud;
 use workers::ps;
 use workers::redis_server::RedisServer;
 use workers::search::{Case, candidates};
@@ -153,6 +154,15 @@ fn bad_input_is_refused_with_exit_2_before_anything_starts() {
         (&["--check-every", "0"], "--check-every"),
         (&["--check-every", "-5"], "'-5'"),
         (&["--case", "nope"], "--case"),
+        (&["--workload", "nope"], "--workload"),
+        (
+            &["--workload", "fraud", "--transactions", "999"],
+            "--transactions",
+        ),
+        (
+            &["--workload", "fraud", "--transactions", "12000001"],
+            "--transactions",
+        ),
         (&["--workers", "0"], "--workers"),
         (&["--workers", "257"], "--workers"),
         (&["--repeats", "0"], "--repeats"),
@@ -163,6 +173,8 @@ fn bad_input_is_refused_with_exit_2_before_anything_starts() {
         (&["--redis-url", "localhost"], "not a Redis URL"),
         // Options of the plain run mean nothing to a coordinator.
         (&["--workers", "2", "coordinate"], "coordinate"),
+        // The fraud scan's data lives in one machine's memory.
+        (&["coordinate", "--workload", "fraud"], "--workload"),
     ];
     kit::refused_with_exit_2(bin(), cases);
 }
@@ -172,7 +184,9 @@ fn help_offers_exactly_the_options_each_way_of_running_honours() {
     let options = kit::help_options(bin(), &[]);
     let plain = [
         "--redis-url",
+        "--workload",
         "--case",
+        "--transactions",
         "--check-every",
         "--json",
         "--workers",
@@ -844,6 +858,50 @@ fn ctrl_c_while_workers_start_exits_130_and_leaves_nothing() {
                 run.processes_left.is_empty() && run.names_left.is_empty(),
                 "{run:?}"
             );
+        }
+    });
+}
+
+/// Transactions in the tests' fraud scans: 6 MB, generated in milliseconds.
+const SMALL: u64 = 200_000;
+
+/// A short fraud scan of [`SMALL`] transactions: two workers, one timed
+/// search, a few latency trials.
+fn scan(case: Case) -> kit::Value {
+    let small = SMALL.to_string();
+    let args = [
+        "--workload",
+        "fraud",
+        "--case",
+        case.name(),
+        "--transactions",
+    ];
+    let more = ["--workers", "2", "--repeats", "1", "--trials", "3"];
+    kit::json_run(bin(), &[&args[..], &[small.as_str()], &more[..]].concat())
+}
+
+/// What every fraud scan must report: the pair planted for `case` found
+/// (nothing where none was planted) by worker 1, whose slice holds it.
+fn check_scan(case: Case, v: &kit::Value) {
+    let planted = fraud::planted(case, SMALL);
+    let scan = &v["scan"];
+    assert_eq!(scan["transactions"], SMALL, "{v}");
+    assert_eq!(scan["planted"].as_u64(), planted, "{v}");
+    assert_eq!(scan["found"][0]["id"].as_u64(), planted, "{v}");
+    assert_eq!(v["factor"], kit::Value::Null, "{v}");
+    let w1 = &v["per_worker"][1]["searched"]["outcome"];
+    match planted {
+        Some(p) => assert_eq!(w1["Found"].as_u64(), Some(p), "{v}"),
+        None => assert_eq!(w1, "Exhausted", "{v}"),
+    }
+}
+
+#[test]
+fn the_fraud_scan_finds_the_planted_pair_in_every_case() {
+    let _turn = kit::turn();
+    with_redis(|_| {
+        for case in Case::ALL {
+            check_scan(case, &scan(case));
         }
     });
 }

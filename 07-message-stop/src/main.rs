@@ -410,7 +410,7 @@ fn parent(cli: &Cli) -> anyhow::Result<()> {
     // Start the workers, which inherit every inbox and the supervisor's
     // address; tell each the numbers, and wait until each has kept its own
     // inbox and closed the others'.
-    let mut pool = flag::Pool::start(&cli.timing)?;
+    let mut pool = flag::Pool::start(&cli.search, &cli.timing)?;
     pool.open_flag(&handle)?;
     // Now let go of the parent's copies: each inbox has one reader.
     drop(pipes.inboxes);

@@ -6,6 +6,7 @@ use assert_cmd::cargo::cargo_bin;
 use rustix::fs::{Mode, OFlags};
 use std::path::Path;
 use std::time::Duration;
+use workers::fraud;
 use workers::ps;
 use workers::search::{Case, candidates};
 use workers::testkit::{self as kit, Load, Target};
@@ -149,7 +150,9 @@ fn bad_input_is_refused_with_exit_2_before_anything_starts() {
 fn help_offers_exactly_the_options_it_honours_each_default_once() {
     let options = kit::help_options(bin(), &[]);
     let honoured = [
+        "--workload",
         "--case",
+        "--transactions",
         "--check-every",
         "--json",
         "--workers",
@@ -352,4 +355,35 @@ fn an_unusable_temporary_folder_is_one_clear_line() {
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// The fraud scan runs with the message stop as with every flag: the pair
+/// planted late is found by worker 1, whose slice holds it, and nowhere else.
+#[test]
+fn the_fraud_scan_stops_on_the_message_too() {
+    let _turn = kit::turn();
+    let small: u64 = 200_000;
+    let args = [
+        "--workload",
+        "fraud",
+        "--case",
+        "late",
+        "--transactions",
+        "200000",
+        "--workers",
+        "2",
+        "--repeats",
+        "1",
+        "--trials",
+        "3",
+    ];
+    let v = kit::json_run(bin(), &args);
+    let planted = fraud::planted(Case::Late, small);
+    assert!(planted.is_some(), "{v}");
+    assert_eq!(v["scan"]["found"][0]["id"].as_u64(), planted, "{v}");
+    assert_eq!(
+        v["per_worker"][1]["searched"]["outcome"]["Found"].as_u64(),
+        planted,
+        "{v}"
+    );
 }

@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod flag;
+pub mod fraud;
 pub mod interrupt;
 pub mod pool;
 pub mod prime;

@@ -4,9 +4,12 @@
 //! square root, the divisors split among the workers. The first worker to
 //! find a factor raises the stop flag; the others look at the flag every
 //! `check_every` candidates and give up. Finding a factor stands in for the
-//! text's "fraud found". Only the flag differs between chapters, so the loop
-//! is written once, over the [`StopFlag`] trait.
+//! text's "fraud found" (and `--workload fraud` runs the same loop over real
+//! transactions: see [`crate::fraud`]). Only the flag differs between
+//! chapters, so the loop is written once, over the [`StopFlag`] trait.
 
+use crate::fraud::Transactions;
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
@@ -31,6 +34,8 @@ pub trait StopFlag {
 pub enum Case {
     /// A prime near 10^17: nobody finds anything, so every check is pure
     /// overhead. (The first prime of *High Performance Python*'s timings.)
+    /// With `--workload fraud`: no fraud planted.
+    #[value(alias = "none")]
     Prime,
     /// Smallest factor at 55% of the divisor range: early in the second half.
     Early,
@@ -119,24 +124,25 @@ pub struct Searched {
 }
 
 // ANCHOR: search
-/// Tries the candidates `ks` as divisors of `n`, looking at `flag` after every
-/// `check_every` of them.
-pub fn search(
-    n: u64,
+/// Goes through items `ks` in order, `check_every` at a time, and looks at
+/// `flag` after each batch. `find` searches one batch: the first item in it
+/// that is the answer, with what was found there.
+#[inline]
+pub fn search_with(
     ks: Range<u64>,
     check_every: u64,
     flag: &impl StopFlag,
+    mut find: impl FnMut(Range<u64>) -> Option<(u64, u64)>,
 ) -> anyhow::Result<Searched> {
     let (start, mut k, mut checks) = (ks.start, ks.start, 0);
     while k < ks.end {
         // Work without looking up: this inner loop is the computation.
         let end = k.saturating_add(check_every).min(ks.end);
-        if let Some(d) = (k..end).map(candidate).find(|d| n.is_multiple_of(*d)) {
+        if let Some((at, found)) = find(k..end) {
             flag.raise()?;
-            let checked = (d - 3) / 2 + 1 - start;
             return Ok(Searched {
-                outcome: Outcome::Found(d),
-                checked,
+                outcome: Outcome::Found(found),
+                checked: at + 1 - start,
                 checks,
             });
         }
@@ -158,7 +164,75 @@ pub fn search(
         checks,
     })
 }
+
+/// Tries the candidates `ks` as divisors of `n`, looking at `flag` after every
+/// `check_every` of them.
+pub fn search(
+    n: u64,
+    ks: Range<u64>,
+    check_every: u64,
+    flag: &impl StopFlag,
+) -> anyhow::Result<Searched> {
+    search_with(ks, check_every, flag, |batch| {
+        batch
+            .map(|k| (k, candidate(k)))
+            .find(|&(_, d)| n.is_multiple_of(d))
+    })
+}
 // ANCHOR_END: search
+
+/// What a run searches: `--workload`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    /// Is a large number prime? Each item is a division.
+    #[default]
+    Prime,
+    /// Scan card transactions for fraud: each item is a few compares on
+    /// bytes read from memory.
+    Fraud,
+}
+
+/// What one search goes through, as the parent tells a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Task {
+    /// Odd candidate divisors of `n`: item `k` is `3 + 2k`.
+    Divisors { n: u64 },
+    /// The run's transactions: item `k` is the pair of records `k % period`
+    /// and the one after it (see [`crate::fraud::Transactions::find`]).
+    Transactions { period: u64 },
+}
+
+impl Task {
+    /// Runs this search over items `ks`, looking at `flag` every
+    /// `check_every` items; `data` is the run's transactions, which
+    /// [`Task::Transactions`] needs.
+    pub fn run(
+        self,
+        data: Option<&Transactions>,
+        ks: Range<u64>,
+        check_every: u64,
+        flag: &impl StopFlag,
+    ) -> anyhow::Result<Searched> {
+        match self {
+            Task::Divisors { n } => search(n, ks, check_every, flag),
+            Task::Transactions { period } => {
+                let data = data.context("no transactions were loaded")?;
+                search_with(ks, check_every, flag, |batch| data.find(batch, period))
+            }
+        }
+    }
+}
 
 /// A flag in this process's own memory: the floor every shared flag is
 /// measured against, and the "flag" of a serial run.

@@ -154,6 +154,9 @@ pub struct Data {
     pub redis_floor: Measured<RedisBenchmark>,
     /// `py-side-by-side.json`: the same looks and queues in Python.
     pub python: Measured<SideBySide>,
+    /// `fraud-03-manager.json` to `fraud-06-redis.json`: chapters 3, 4, 5
+    /// and 6 (polled) scanning transactions, no fraud planted.
+    pub fraud: [Measured<flag::Report>; 4],
 }
 
 impl Data {
@@ -185,6 +188,12 @@ impl Data {
             message_k1000: load("07-prime-k1000.json")?,
             redis_floor: load(REDIS_FLOOR)?,
             python: load(PYTHON)?,
+            fraud: [
+                load("fraud-03-manager.json")?,
+                load("fraud-04-rawvalue.json")?,
+                load("fraud-05-mmap.json")?,
+                load("fraud-06-redis.json")?,
+            ],
         })
     }
 

@@ -6,6 +6,7 @@
 //! the book checks can compare it with what is committed.
 
 pub mod charts;
+pub mod fraud;
 pub mod message;
 pub mod tables;
 
@@ -29,6 +30,7 @@ pub const RENDERED: &[(&str, Render)] = &[
     ("python.md", tables::python),
     ("07-claims.md", message::message_claims),
     ("07-verdict.md", message::message_verdict),
+    ("fraud-vs-prime.md", fraud::fraud),
     ("cost-per-look.svg", charts::cost_per_look),
     ("check-interval.svg", charts::check_interval),
     ("queue-cost.svg", charts::queue_cost),

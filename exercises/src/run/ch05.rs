@@ -5,7 +5,7 @@ use crate::ch05_eventfd::{EventFdFlag, create};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use workers::flag::{self, Parent, SearchArgs, Timing};
 use workers::pool::Liveness;
-use workers::search::Case;
+use workers::search::{Case, Workload};
 
 /// Searches `case` with `workers` workers stopping on the eventfd flag, as
 /// a flag chapter does (with fewer repeats), and prints the report as JSON.
@@ -22,6 +22,8 @@ pub fn parent(case: Case, workers: u16) -> anyhow::Result<()> {
         case,
         check_every: 1000,
         json: true,
+        workload: Workload::Prime,
+        transactions: flag::TRANSACTIONS,
     };
     let timing = Timing {
         workers: Some(workers),
@@ -30,9 +32,7 @@ pub fn parent(case: Case, workers: u16) -> anyhow::Result<()> {
         liveness: Liveness::default(),
     };
     let mut pool =
-        flag::Pool::<RawFd>::spawn(timing.workers(), timing.liveness, |_| {
-            super::role("ch05")
-        })?;
+        flag::Pool::<RawFd>::start_with(&search, &timing, |_| super::role("ch05"))?;
     pool.open_flag(&fd.as_raw_fd())?;
     let measured = pool.measure(&flag, &search, &timing)?;
     pool.finish()?;

@@ -8,38 +8,55 @@
 //! to stop everyone, and prints what it found.
 //!
 //! The protocol, parent to worker: `Open(handle)` once, answered `Opened`;
-//! then per search `Search`, answered `Ready`, and `Go` once every worker is
+//! with `--workload fraud`, `Load` once, answered `Loaded`; then per search
+//! `Search`, answered `Ready`, and `Go` once every worker is
 //! ready, answered `Done`; `Bench` and `Ping` for worker 0 alone; the pill,
 //! `Stop`, answered `Finished`.
 //!
 //! Its parts: `worker.rs` is the worker's side ([`Parent`]: connect, open,
 //! obey until the pill); `parent.rs` the parent's ([`Pool`]: start, hand over
 //! the flag, measure, count, finish); `report.rs` what a run measured and how
-//! it is printed.
+//! it is printed; `work.rs` what a run searches (divisors, or transactions).
 
 mod parent;
 mod report;
+mod work;
 mod worker;
 
 pub use report::{Counted, Measured, Report, WorkerRow};
+pub use work::Work;
 pub use worker::{Counter, Parent};
 
 use crate::pool::Liveness;
-use crate::search::{Case, Searched};
+use crate::search::{Case, Searched, Task, Workload};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
-/// What to search and how often to look: `--case`, `--check-every`, `--json`.
+/// Transactions `--workload fraud` scans unless told otherwise: 256 MB, far
+/// more than any cache, so a scan streams from memory.
+pub const TRANSACTIONS: u64 = 8_000_000;
+
+/// What to search and how often to look: `--workload`, `--case`,
+/// `--transactions`, `--check-every`, `--json`.
 ///
 /// `CHECK_EVERY` is the chapter's default interval: often enough to stop fast,
 /// rarely enough that looking costs little. A dear flag wants a larger one.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SearchArgs<const CHECK_EVERY: u64> {
-    /// Which number to search: a prime (no early exit) or where the factor lies
+    /// What to search: a large number for a factor, or card transactions for
+    /// fraud
+    #[arg(long, value_enum, default_value_t = Workload::Prime)]
+    pub workload: Workload,
+    /// Which number to search: a prime (no early exit) or where the factor lies;
+    /// for fraud, where it is planted (prime: none)
     #[arg(long, value_enum, default_value_t = Case::Mid)]
     pub case: Case,
-    /// Candidates to try between two looks at the flag
+    /// Transactions to generate for --workload fraud, 32 bytes each
+    #[arg(long, value_name = "N", default_value_t = TRANSACTIONS, value_parser = clap::value_parser!(u64).range(1000..=12_000_000))]
+    pub transactions: u64,
+    /// Candidates (for fraud: pairs of transactions) to check between two
+    /// looks at the flag
     #[arg(long, default_value_t = CHECK_EVERY, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     pub check_every: u64,
     /// Print one JSON document instead of the text report
@@ -78,10 +95,14 @@ impl Timing {
 pub enum Order<H: Serialize + DeserializeOwned> {
     /// Open the flag; sent once, first.
     Open(H),
-    /// Get ready to search candidates `ks` of `n`, looking at the flag every
+    /// Map the run's transactions: the descriptor this worker inherited, and
+    /// how many records it holds. Sent once, after `Open`, for
+    /// `--workload fraud` only.
+    Load { fd: i32, records: u64 },
+    /// Get ready to search items `ks` of `task`, looking at the flag every
     /// `check_every`; start at `Go`.
     Search {
-        n: u64,
+        task: Task,
         ks: Range<u64>,
         check_every: u64,
     },
@@ -108,6 +129,8 @@ pub enum Order<H: Serialize + DeserializeOwned> {
 pub enum Reply {
     /// The flag is open.
     Opened,
+    /// The transactions are mapped.
+    Loaded,
     /// Ready to search; waiting for `Go`.
     Ready,
     /// A search ended at `stop_ns` on the shared monotonic clock; the finder
@@ -128,5 +151,28 @@ pub enum Reply {
     Failed(String),
 }
 
-/// The pool of workers a flag chapter's parent runs.
-pub type Pool<H> = crate::pool::Pool<Order<H>, Reply>;
+/// The pool of workers a flag chapter's parent runs, and the work they
+/// search.
+///
+/// It derefs to the [`crate::pool::Pool`] it wraps, for the calls every pool
+/// answers (`len`, `pid`, ...).
+#[derive(Debug)]
+pub struct Pool<H: Serialize + DeserializeOwned> {
+    workers: crate::pool::Pool<Order<H>, Reply>,
+    /// What every search goes through; the transactions' memory file lives
+    /// as long as this (and any report made from it).
+    work: Work,
+}
+
+impl<H: Serialize + DeserializeOwned> std::ops::Deref for Pool<H> {
+    type Target = crate::pool::Pool<Order<H>, Reply>;
+    fn deref(&self) -> &Self::Target {
+        &self.workers
+    }
+}
+
+impl<H: Serialize + DeserializeOwned> std::ops::DerefMut for Pool<H> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.workers
+    }
+}

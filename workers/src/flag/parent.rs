@@ -2,11 +2,12 @@
 //! workers together, time what the text argues about, and finish.
 
 use super::{
-    Counted, Counter, Measured, Order, Pool, Reply, SearchArgs, Timing, WorkerRow,
+    Counted, Counter, Measured, Order, Pool, Reply, SearchArgs, Timing, Work,
+    WorkerRow,
 };
 use crate::clock;
 use crate::pool::{Exit, Heard};
-use crate::search::{Case, Outcome, Searched, StopFlag, candidates, share};
+use crate::search::{Case, Outcome, Searched, StopFlag};
 use anyhow::bail;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -20,39 +21,70 @@ where
     H: Serialize + DeserializeOwned + Clone + Send + 'static,
 {
     /// Starts `--workers` processes running this program's `worker`
-    /// subcommand.
-    pub fn start(timing: &Timing) -> anyhow::Result<Self> {
-        Self::spawn(timing.workers(), timing.liveness, |_| Vec::new())
+    /// subcommand, to search what `args` ask for.
+    ///
+    /// With `--workload fraud` it first generates the transactions, in a
+    /// memory file every worker then inherits (see [`crate::fraud`]).
+    pub fn start<const K: u64>(
+        args: &SearchArgs<K>,
+        timing: &Timing,
+    ) -> anyhow::Result<Self> {
+        Self::start_with(args, timing, |_| Vec::new())
+    }
+
+    /// The same, with `extra(i)` added to worker `i`'s command line: for a
+    /// program whose `worker` subcommand takes arguments of its own.
+    pub fn start_with<const K: u64>(
+        args: &SearchArgs<K>,
+        timing: &Timing,
+        extra: impl Fn(usize) -> Vec<String>,
+    ) -> anyhow::Result<Self> {
+        let work = Work::prepare(args)?;
+        let workers =
+            crate::pool::Pool::spawn(timing.workers(), timing.liveness, extra)?;
+        Ok(Pool { workers, work })
     }
 
     /// Sends every worker what opens the flag, and waits until each has
-    /// opened it.
+    /// opened it; with `--workload fraud`, then until each has mapped the
+    /// transactions.
     pub fn open_flag(&mut self, handle: &H) -> anyhow::Result<()> {
         self.tell_all(|_| Order::Open(handle.clone()))?;
-        self.expect_all("opened the flag", |r| matches!(r, Reply::Opened))
+        self.expect_all("opened the flag", |r| matches!(r, Reply::Opened))?;
+        if let Some((fd, records)) = self.work.data_handle() {
+            self.tell_all(|_| Order::Load { fd, records })?;
+            self.expect_all("mapped the transactions", |r| {
+                matches!(r, Reply::Loaded)
+            })?;
+        }
+        Ok(())
     }
 
-    /// One parallel search of `n`, with the workers released together: each
-    /// worker's result and stop time, and when the flag went up. With
-    /// `raise_after`, the parent raises the flag itself that long after the
-    /// release, and every worker searches every candidate (so none can end
-    /// before the flag does).
+    /// One parallel search of the run's work, with the workers released
+    /// together: each worker's result and stop time, and when the flag went
+    /// up. With `raise_after`, the parent raises the flag itself that long
+    /// after the release, and every worker searches a trial with nothing to
+    /// find in full (so none can end before the flag does).
     fn search(
         &mut self,
         flag: &impl StopFlag,
-        n: u64,
         check_every: u64,
         raise_after: Option<Duration>,
     ) -> anyhow::Result<(Vec<Stopped>, Option<u64>)> {
         flag.lower()?;
         let w = self.len();
-        let ks = |i| match raise_after {
-            Some(_) => 0..candidates(n),
-            None => share(n, w, i),
+        let (task, trial) = match raise_after {
+            Some(_) => {
+                let (task, all) = self.work.trial();
+                (task, Some(all))
+            }
+            None => (self.work.task(), None),
         };
+        let ks = |i| trial.clone().unwrap_or_else(|| self.work.share(w, i));
+        let orders: Vec<_> = (0..w).map(ks).collect();
         self.tell_all(|i| Order::Search {
-            n,
-            ks: ks(i),
+            task,
+            ks: orders[i].clone(),
             check_every,
         })?;
         // The start barrier: every worker has its order and said so.
@@ -85,15 +117,16 @@ where
         let stopped = results.iter().any(|r| r.0.outcome == Outcome::Stopped);
         if raise_after.is_none() && stopped && !found {
             bail!(
-                "stopped from outside: the flag was raised, and no worker had found a factor"
+                "stopped from outside: the flag was raised, and no worker had found anything"
             );
         }
         Ok((results, raised))
     }
 
-    /// Searches `search.case` `timing.repeats` times, timed, after one untimed
-    /// search; then times one look at the flag, and how long a raised flag
-    /// takes to stop every worker (`timing.trials` times).
+    /// Searches the run's work (`args.workload`, `args.case`)
+    /// `timing.repeats` times, timed, after one untimed search; then times
+    /// one look at the flag, and how long a raised flag takes to stop every
+    /// worker (`timing.trials` times).
     ///
     /// `flag` is the parent's own view of the flag: it lowers it before each
     /// search and raises it in the latency trials.
@@ -103,14 +136,13 @@ where
         args: &SearchArgs<K>,
         timing: &Timing,
     ) -> anyhow::Result<Measured> {
-        let (n, _) = args.case.number();
         let check_every = args.check_every;
         // One search untimed: the first after start-up runs on cold caches and
         // cores that have not yet clocked up.
-        self.search(flag, n, check_every, None)?;
+        self.search(flag, check_every, None)?;
         let mut timed = |k: u64| -> anyhow::Result<_> {
             let t = clock::now_ns();
-            let (results, raised) = self.search(flag, n, k, None)?;
+            let (results, raised) = self.search(flag, k, None)?;
             let end = results.iter().map(|r| r.1).max().unwrap_or(t);
             Ok(((end - t) as f64, results, raised))
         };
@@ -120,8 +152,9 @@ where
             let ns;
             (ns, last, raised) = timed(check_every)?;
             parallel.push(ns);
-            // The prime case never stops early, so it can show the flag's
-            // whole cost: the same search never looking, timed in turn with it.
+            // The prime case (no fraud planted) never stops early, so it can
+            // show the flag's whole cost: the same search never looking, timed
+            // in turn with it.
             if args.case == Case::Prime {
                 unchecked.push(timed(u64::MAX)?.0);
             }
@@ -129,10 +162,9 @@ where
         let (check_ns, local_check_ns) = self.bench()?;
         let round_trip_ns = self.round_trips()?;
         let mut latency = Vec::new();
-        let spin = Case::Prime.number().0;
         let pause = Some(Duration::from_millis(1));
         for _ in 0..timing.trials {
-            let (results, raised) = self.search(flag, spin, check_every, pause)?;
+            let (results, raised) = self.search(flag, check_every, pause)?;
             let raised = raised.expect("the parent raised the flag");
             if let Some(r) = results.iter().find(|r| r.0.outcome != Outcome::Stopped)
             {
@@ -143,7 +175,7 @@ where
         }
         let per_worker = (last.iter().enumerate())
             .map(|(i, (searched, stop))| WorkerRow {
-                share: share(n, last.len(), i),
+                share: self.work.share(last.len(), i),
                 searched: *searched,
                 after_flag_ns: raised
                     .filter(|_| searched.outcome == Outcome::Stopped)
@@ -158,6 +190,7 @@ where
             local_check_ns,
             round_trip_ns,
             stop_latency_ns: latency,
+            work: self.work.clone(),
         })
     }
 

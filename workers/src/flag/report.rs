@@ -1,12 +1,10 @@
 //! What a flag run measured: summarized, checked, and printed.
 
 use super::parent::SAMPLES;
-use super::{SearchArgs, Timing};
-use crate::clock;
+use super::{SearchArgs, Timing, Work};
+use crate::fraud::Scan;
 use crate::report::{Machine, Table, human_ns, print_json, ratio, spread};
-use crate::search::{
-    Case, LocalFlag, Outcome, Searched, candidate, candidates, search,
-};
+use crate::search::{Case, Outcome, Searched, candidate, candidates};
 use crate::stats::Summary;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
@@ -21,6 +19,8 @@ pub struct Measured {
     pub(super) local_check_ns: Vec<f64>,
     pub(super) round_trip_ns: Vec<f64>,
     pub(super) stop_latency_ns: Vec<f64>,
+    /// What was searched: the serial search and the check need it.
+    pub(super) work: Work,
 }
 
 impl Measured {
@@ -34,31 +34,25 @@ impl Measured {
         timing: &Timing,
         counted: Option<Counted>,
     ) -> anyhow::Result<Report> {
-        let (n, _) = args.case.number();
-        let serial = (0..timing.repeats)
-            .map(|_| {
-                let t = clock::now_ns();
-                search(n, 0..candidates(n), u64::MAX, &LocalFlag::default())
-                    .map(|_| (clock::now_ns() - t) as f64)
-            })
-            .collect::<anyhow::Result<Vec<f64>>>()?;
-        let factor = self
+        let serial = self.work.serial(timing.repeats)?;
+        let found = self
             .per_worker
             .iter()
             .find_map(|w| match w.searched.outcome {
                 Outcome::Found(d) => Some(d),
                 _ => None,
             });
-        args.case.confirm(factor)?;
+        self.work.confirm(found)?;
         let summary = |s: &[f64]| Summary::of(s).expect("at least one sample");
         Ok(Report {
             machine: Machine::here(),
             flag: what.to_string(),
             case: args.case,
-            n,
+            n: self.work.n(),
             workers: self.per_worker.len(),
             check_every: args.check_every,
-            factor,
+            factor: self.work.factor(found),
+            scan: self.work.scan(found),
             wasted_ns: self.per_worker.iter().filter_map(|w| w.after_flag_ns).sum(),
             per_worker: self.per_worker,
             parallel_ns: summary(&self.parallel_ns),
@@ -87,7 +81,8 @@ pub struct Report {
     pub flag: String,
     /// The number searched, by name.
     pub case: Case,
-    /// The number searched.
+    /// The number searched; with `--workload fraud`, the transactions
+    /// scanned.
     pub n: u64,
     /// Worker processes started.
     pub workers: usize,
@@ -95,6 +90,10 @@ pub struct Report {
     pub check_every: u64,
     /// The smallest factor found, if any.
     pub factor: Option<u64>,
+    /// With `--workload fraud`: the data scanned and the pair found. (The
+    /// divisors' `factor` is then none, and items are pairs of records.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<Scan>,
     /// Each worker's last search, by worker index.
     pub per_worker: Vec<WorkerRow>,
     /// Wall time of the parallel search, flag checked every `check_every`.
@@ -157,25 +156,40 @@ impl Report {
             return print_json(self);
         }
         let r = self;
-        let last = candidate(candidates(r.n) - 1);
-        println!(
-            "Is {} prime? {} worker processes try every odd divisor from 3 to\n\
-             {last}, each its own slice, looking at the stop flag every {} candidates.\n\
-             The flag: {}.\n",
-            r.n, r.workers, r.check_every, r.flag
-        );
-        match r.factor {
-            Some(d) => println!("Found: {} = {d} x {}.\n", r.n, r.n / d),
-            None => println!(
-                "No divisor: {} is prime. Every look at the flag was overhead.\n",
-                r.n
-            ),
+        if let Some(scan) = &r.scan {
+            print!("{}", scan.story(r.workers, r.check_every, &r.flag));
+        } else {
+            let last = candidate(candidates(r.n) - 1);
+            println!(
+                "Is {} prime? {} worker processes try every odd divisor from 3 to\n\
+                 {last}, each its own slice, looking at the stop flag every {} candidates.\n\
+                 The flag: {}.\n",
+                r.n, r.workers, r.check_every, r.flag
+            );
+            match r.factor {
+                Some(d) => println!("Found: {} = {d} x {}.\n", r.n, r.n / d),
+                None => println!(
+                    "No divisor: {} is prime. Every look at the flag was overhead.\n",
+                    r.n
+                ),
+            }
         }
+        let items = if r.scan.is_some() {
+            "records"
+        } else {
+            "divisors"
+        };
         let mut t =
-            Table::new(["worker", "divisors", "tried", "ended", "after the flag"]);
+            Table::new(["worker", items, "tried", "ended", "after the flag"]);
         for (i, w) in r.per_worker.iter().enumerate() {
-            let (a, b) =
-                (candidate(w.share.start), candidate(w.share.end.max(1) - 1));
+            // A worker's pairs k..end cover records k to end; its divisors
+            // are the odd numbers its candidates stand for.
+            let (a, b) = match r.scan {
+                Some(_) => (w.share.start, w.share.end),
+                None => {
+                    (candidate(w.share.start), candidate(w.share.end.max(1) - 1))
+                }
+            };
             let ended = match w.searched.outcome {
                 Outcome::Found(_) => "found it",
                 Outcome::Stopped => "stopped",

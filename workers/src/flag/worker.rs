@@ -2,18 +2,23 @@
 
 use super::{Order, Reply};
 use crate::clock;
+use crate::fraud::Transactions;
 use crate::pool::{WorkerArgs, WorkerEnd};
-use crate::search::{LocalFlag, StopFlag, search};
+use crate::search::{LocalFlag, StopFlag, Task};
 use anyhow::bail;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::ops::Range;
+use std::os::fd::BorrowedFd;
 
 /// A worker's link to its parent.
 #[derive(Debug)]
 pub struct Parent<H: Serialize + DeserializeOwned> {
     end: WorkerEnd<Reply, Order<H>>,
+    /// The run's transactions, once the parent has said where they are
+    /// (`--workload fraud` only).
+    data: OnceCell<Transactions>,
 }
 
 impl<H: Serialize + DeserializeOwned> Parent<H> {
@@ -21,7 +26,10 @@ impl<H: Serialize + DeserializeOwned> Parent<H> {
     pub fn connect(link: &WorkerArgs) -> anyhow::Result<(Self, H)> {
         let end = WorkerEnd::connect(link)?;
         match end.down.recv() {
-            Ok(Order::Open(handle)) => Ok((Parent { end }, handle)),
+            Ok(Order::Open(handle)) => {
+                let data = OnceCell::new();
+                Ok((Parent { end, data }, handle))
+            }
             Ok(_) => bail!("the parent broke the protocol: no flag first"),
             // The parent is gone before it said anything: nobody to tell.
             Err(_) => std::process::exit(1),
@@ -80,11 +88,29 @@ impl<H: Serialize + DeserializeOwned> Parent<H> {
     /// is reported to the parent, and the worker exits with status 1.
     pub fn obey(&self, order: Order<H>, flag: &impl StopFlag) -> anyhow::Result<()> {
         let reply = match order {
-            Order::Search { n, ks, check_every } => {
+            Order::Load { fd, records } => {
+                // SAFETY: the parent made this descriptor without close-on-exec
+                // before starting us, so it is open here, and this process
+                // never closes it.
+                let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+                match Transactions::open(fd, records) {
+                    Ok(data) => {
+                        let _ = self.data.set(data);
+                        Reply::Loaded
+                    }
+                    Err(e) => Reply::Failed(format!("{e:#}")),
+                }
+            }
+            Order::Search {
+                task,
+                ks,
+                check_every,
+            } => {
                 // The start barrier: nobody searches before everyone is ready.
                 self.reply(Reply::Ready)?;
+                let data = self.data.get();
                 match self.end.down.recv() {
-                    Ok(Order::Go) => timed_search(n, ks, check_every, flag),
+                    Ok(Order::Go) => timed_search(task, data, ks, check_every, flag),
                     Ok(_) => bail!("the parent broke the protocol: expected Go"),
                     Err(_) => return Ok(()), // the parent is gone
                 }
@@ -120,7 +146,8 @@ impl<H: Serialize + DeserializeOwned> Parent<H> {
 /// Runs the search with a flag that notes when it was raised, and says how
 /// it ended and when.
 fn timed_search(
-    n: u64,
+    task: Task,
+    data: Option<&Transactions>,
     ks: Range<u64>,
     check_every: u64,
     flag: &impl StopFlag,
@@ -129,7 +156,7 @@ fn timed_search(
         flag,
         raised_ns: Cell::new(None),
     };
-    let r = search(n, ks, check_every, &flag);
+    let r = task.run(data, ks, check_every, &flag);
     let stop_ns = clock::now_ns();
     match r {
         Ok(searched) => Reply::Done {

@@ -235,6 +235,14 @@ const SLOW: &[&str] = &[
     "1",
 ];
 
+/// The fraud scan at each chapter's own interval, with no fraud planted (as
+/// for the prime, every look is overhead), timed as often as the prime:
+/// `fraud-NN-name.json` beside `NN-prime.json`.
+const FRAUD: &[&str] = &["--workload", "fraud", "--case", "prime", "--repeats", "7"];
+
+/// What a student sees of the fraud scan: a pair planted early.
+const FRAUD_EARLY: &[&str] = &["--workload", "fraud", "--case", "early"];
+
 /// Every measurement, in the order they run.
 pub const MEASUREMENTS: &[Measurement] = &[
     Measurement::of("01-default.txt", "01-work-queue", &[]),
@@ -301,6 +309,11 @@ pub const MEASUREMENTS: &[Measurement] = &[
     Measurement::of("06-poll-k100000.json", "06-redis-flag", POLL_K100000),
     Measurement::of("06-poll-k1000000.json", "06-redis-flag", POLL_K1000000),
     Measurement::of("06-push-k1000.json", "06-redis-flag", PUSH_K1000),
+    Measurement::of("fraud-03-manager.json", "03-manager-flag", FRAUD),
+    Measurement::of("fraud-04-rawvalue.json", "04-rawvalue-flag", FRAUD),
+    Measurement::of("fraud-05-mmap.json", "05-mmap-flag", FRAUD),
+    Measurement::of("fraud-05-early.txt", "05-mmap-flag", FRAUD_EARLY),
+    Measurement::of("fraud-06-redis.json", "06-redis-flag", FRAUD),
     Measurement::of(
         "06-distributed.txt",
         "06-redis-flag",
