@@ -17,6 +17,7 @@ mod ci;
 mod commands;
 mod data;
 mod measure;
+mod relay;
 mod render;
 mod workspace;
 
