@@ -13,10 +13,14 @@
 //! names the file (see [`Measured::overhead_pct`]).
 
 mod files;
+mod rtt;
 
 pub use files::{
     MEASUREMENTS, Measurement, PYTHON, PYTHON_CMD, REDIS_BIN, REDIS_FLOOR,
     REDIS_FLOOR_ARGS, queue_file,
+};
+pub use rtt::{
+    CHAPTER_INTERVALS, DEFAULT_INTERVAL, Distance, Path, Plan, RTT_PLANS, Run,
 };
 
 use crate::workspace::root;
@@ -150,6 +154,9 @@ pub struct Data {
     pub redis_floor: Measured<RedisBenchmark>,
     /// `py-side-by-side.json`: the same looks and queues in Python.
     pub python: Measured<SideBySide>,
+    /// `06-rtt-*.json`: chapter 6 at each distance of [`RTT_PLANS`], nearest
+    /// first.
+    pub distances: Vec<Measured<Distance>>,
 }
 
 impl Data {
@@ -179,6 +186,10 @@ impl Data {
             push: load("06-push-k1000.json")?,
             redis_floor: load(REDIS_FLOOR)?,
             python: load(PYTHON)?,
+            distances: RTT_PLANS
+                .iter()
+                .map(|p| load(p.file))
+                .collect::<Result<_, _>>()?,
         })
     }
 

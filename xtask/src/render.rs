@@ -6,6 +6,7 @@
 //! the book checks can compare it with what is committed.
 
 pub mod charts;
+mod distance;
 pub mod tables;
 
 use crate::data::Data;
@@ -26,8 +27,10 @@ pub const RENDERED: &[(&str, Render)] = &[
     ("tradeoffs.md", tables::tradeoffs),
     ("rules.md", tables::rules),
     ("python.md", tables::python),
+    ("06-rtt.md", distance::table),
     ("cost-per-look.svg", charts::cost_per_look),
     ("check-interval.svg", charts::check_interval),
     ("queue-cost.svg", charts::queue_cost),
     ("queue-cost-batched.svg", charts::queue_cost_batched),
+    ("06-rtt.svg", distance::chart),
 ];

@@ -17,7 +17,7 @@ fn stamp<T>(m: &Measured<T>) -> String {
 }
 
 /// "_Measured (where and when), by (what)._"
-fn stamp_line(s: &Stamp, by: &str) -> String {
+pub(super) fn stamp_line(s: &Stamp, by: &str) -> String {
     format!(
         "_Measured {} on {}, {} cores, Linux {}, {}, revision {}, by {by}._",
         s.date, s.cpu, s.cores, s.kernel, s.rustc, s.revision,
