@@ -10,6 +10,7 @@
 //
 //   main -> ci -> book (the checks) -> render (tables, charts) -> data
 //   main -> measure (runs the programs, writes files) -> render, data
+//   measure -> distance (chapter 6 at a distance) -> netns, relay
 //   book -> commands (runs every command the book shows)
 //   workspace (the root folder, running a command) under them all
 mod book;

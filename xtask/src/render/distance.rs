@@ -115,7 +115,7 @@ pub fn table(d: &Data) -> anyhow::Result<String> {
         "| distance | a GET, p50 / p99 | one look, polled | one look, pushed | \
          stop, polled every {} candidates, fastest / p50 / p99 | stop, pushed, fastest / p50 / p99 | \
          a look every ... keeps the looks under {BUDGET_PCT}% | distributed run, to the answer | \
-         its round trips per worker (about) |\n\
+         its round trips per worker (about), times a GET |\n\
          |---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
         count(DEFAULT_INTERVAL),
     );
@@ -151,7 +151,14 @@ pub fn table(d: &Data) -> anyhow::Result<String> {
             k(look.max),
             human_ns(interval_for_budget(look.median, c) * c),
             spread(&answer(&o.coordinate)?),
-            count(round_trips(&o.coordinate)?.round() as u64),
+            {
+                let trips = round_trips(&o.coordinate)?;
+                format!(
+                    "{}: {}",
+                    count(trips.round() as u64),
+                    human_ns(trips * o.floor.output.p50_ns)
+                )
+            },
         );
     }
     t += &format!(
@@ -187,8 +194,8 @@ pub fn table(d: &Data) -> anyhow::Result<String> {
           the workers run. Distributed run: `coordinate --local-workers 2`, from \
           the ranges queued to the factor found, over its runs (min – max); its \
           round trips, counted from its report: a look every `--check-every` \
-          candidates a worker tried, and two per range (take it, report it). The \
-          interval for the budget: a look's cost (median, and its min and max) \
+          candidates a worker tried, and two per range (take it, report it), and \
+          the time that many GETs take at their median. The interval for the budget: a look's cost (median, and its min and max) \
           over the budget's share of one candidate, which the run's own serial \
           search times.\n\n";
     t += &stamp_line(&mmap.stamp, &format!("`{}`", mmap.command));
