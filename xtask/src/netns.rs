@@ -100,7 +100,12 @@ impl Drop for Netns {
 /// takes it away at once. Either may be missing (a half-made namespace).
 fn delete(name: &str, veth: &str) {
     let _ = ip(&["link", "del", veth]);
-    if let Err(e) = ip(&["netns", "del", name]) {
+    // A Ctrl-C's clean-up and the guard's drop may both come here: only a
+    // namespace still there after a failed delete is worth a word.
+    let there = || std::path::Path::new("/run/netns").join(name).exists();
+    if let Err(e) = ip(&["netns", "del", name])
+        && there()
+    {
         eprintln!("xtask: {e:#}; delete it with `ip netns del {name}`");
     }
 }
