@@ -82,11 +82,17 @@ fn distance_name(m: &Measured<Distance>) -> String {
     }
 }
 
-/// The distributed run's time to its answer, median and spread over runs.
-fn answer(runs: &[Run<redis_flag::DistributedReport>]) -> anyhow::Result<Summary> {
-    let samples: Vec<f64> = runs.iter().map(|r| r.output.answer_ns as f64).collect();
-    Summary::of(&samples)
-        .ok_or_else(|| anyhow::anyhow!("a distance has no distributed run"))
+/// The distributed runs' times, median and spread over the runs: to the
+/// answer, as the coordinator timed it, and the whole command, as xtask did.
+fn answer_and_wall(
+    runs: &[Run<redis_flag::DistributedReport>],
+) -> anyhow::Result<(Summary, Summary)> {
+    let of = |pick: fn(&Run<redis_flag::DistributedReport>) -> u64| {
+        let samples: Vec<f64> = runs.iter().map(|r| pick(r) as f64).collect();
+        Summary::of(&samples)
+            .ok_or_else(|| anyhow::anyhow!("a distance has no distributed run"))
+    };
+    Ok((of(|r| r.output.answer_ns)?, of(|r| r.wall_ns)?))
 }
 
 /// About how many round trips each worker of a distributed run made, median
@@ -114,7 +120,7 @@ pub fn table(d: &Data) -> anyhow::Result<String> {
     let mut t = format!(
         "| distance | a GET, p50 / p99 | one look, polled | one look, pushed | \
          stop, polled every {} candidates, fastest / p50 / p99 | stop, pushed, fastest / p50 / p99 | \
-         a look every ... keeps the looks under {BUDGET_PCT}% | distributed run, to the answer | \
+         a look every ... keeps the looks under {BUDGET_PCT}% | distributed run: to the answer; the whole command | \
          its round trips per worker (about), times a GET |\n\
          |---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
         count(DEFAULT_INTERVAL),
@@ -150,7 +156,10 @@ pub fn table(d: &Data) -> anyhow::Result<String> {
             k(look.min),
             k(look.max),
             human_ns(interval_for_budget(look.median, c) * c),
-            spread(&answer(&o.coordinate)?),
+            {
+                let (to_answer, wall) = answer_and_wall(&o.coordinate)?;
+                format!("{}; {}", spread(&to_answer), spread(&wall))
+            },
             {
                 let trips = round_trips(&o.coordinate)?;
                 format!(
@@ -192,12 +201,14 @@ pub fn table(d: &Data) -> anyhow::Result<String> {
           (min – max). Stop latency: from the flag raised to every worker stopped, \
           over the runs' trials. A GET: `redis-benchmark`, one client, from where \
           the workers run. Distributed run: `coordinate --local-workers 2`, from \
-          the ranges queued to the factor found, over its runs (min – max); its \
+          the ranges queued to the factor found, and the whole command from start \
+          to exit (start-up, connections, shut-down), over its runs (min – max); its \
           round trips, counted from its report: a look every `--check-every` \
           candidates a worker tried, and two per range (take it, report it), and \
           the time that many GETs take at their median. The interval for the budget: a look's cost (median, and its min and max) \
           over the budget's share of one candidate, which the run's own serial \
-          search times.\n\n";
+          search times. Searches and trials per run are in the commands below: \
+          fewer where each costs more round trips.\n\n";
     t += &stamp_line(&mmap.stamp, &format!("`{}`", mmap.command));
     t += "\n";
     for dist in &d.distances {
