@@ -6,7 +6,9 @@
 //! internal link and every measured file, and treat any ERROR or WARN line of
 //! `mdbook build` as a failure.
 
-use crate::data::{self, Data, MEASUREMENTS, PYTHON, REDIS_FLOOR, measured_dir};
+use crate::data::{
+    self, Data, MEASUREMENTS, PYTHON, REDIS_FLOOR, RTT_PLANS, measured_dir,
+};
 use crate::render::RENDERED;
 use crate::workspace::root;
 use anyhow::{Context, bail};
@@ -112,13 +114,15 @@ fn links(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every file under `book/src/measured/`: what the programs write, the two
-/// documents `measure` writes itself, and what is rendered from them.
+/// Every file under `book/src/measured/`: what the programs write, the
+/// documents `measure` writes itself (the floor, Python's, chapter 6 at each
+/// distance), and what is rendered from them.
 fn all_files() -> Vec<&'static str> {
     MEASUREMENTS
         .iter()
         .map(|m| m.file)
         .chain([REDIS_FLOOR, PYTHON])
+        .chain(RTT_PLANS.iter().map(|p| p.file))
         .chain(RENDERED.iter().map(|(f, _)| *f))
         .collect()
 }

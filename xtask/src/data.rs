@@ -13,10 +13,14 @@
 //! names the file (see [`Measured::overhead_pct`]).
 
 mod files;
+mod rtt;
 
 pub use files::{
     MEASUREMENTS, Measurement, PYTHON, PYTHON_CMD, REDIS_BIN, REDIS_FLOOR,
     REDIS_FLOOR_ARGS, queue_file,
+};
+pub use rtt::{
+    CHAPTER_INTERVALS, DEFAULT_INTERVAL, Distance, Path, Plan, RTT_PLANS, Run,
 };
 
 use crate::workspace::root;
@@ -157,6 +161,9 @@ pub struct Data {
     /// `fraud-03-manager.json` to `fraud-06-redis.json`: chapters 3, 4, 5
     /// and 6 (polled) scanning transactions, no fraud planted.
     pub fraud: [Measured<flag::Report>; 4],
+    /// `06-rtt-*.json`: chapter 6 at each distance of [`RTT_PLANS`], nearest
+    /// first.
+    pub distances: Vec<Measured<Distance>>,
 }
 
 impl Data {
@@ -194,6 +201,10 @@ impl Data {
                 load("fraud-05-mmap.json")?,
                 load("fraud-06-redis.json")?,
             ],
+            distances: RTT_PLANS
+                .iter()
+                .map(|p| load(p.file))
+                .collect::<Result<_, _>>()?,
         })
     }
 

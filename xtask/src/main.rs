@@ -13,14 +13,18 @@
 //   main -> ci -> book (the checks) -> render (tables, charts) -> data
 //   main -> ci -> exercises (solutions pass, stubs fail)
 //   main -> measure (runs the programs, writes files) -> render, data
+//   measure -> distance (chapter 6 at a distance) -> netns, relay
 //   book -> commands (runs every command the book shows)
 //   workspace (the root folder, running a command) under them all
 mod book;
 mod ci;
 mod commands;
 mod data;
+mod distance;
 mod exercises;
 mod measure;
+mod netns;
+mod relay;
 mod render;
 mod workspace;
 

@@ -10,7 +10,8 @@
 
 use crate::data::{
     Data, MEASUREMENTS, Measured, Measurement, PYTHON, PYTHON_CMD, REDIS_BIN,
-    REDIS_FLOOR, REDIS_FLOOR_ARGS, RedisBenchmark, SideBySide, Stamp, measured_dir,
+    REDIS_FLOOR, REDIS_FLOOR_ARGS, RTT_PLANS, RedisBenchmark, SideBySide, Stamp,
+    measured_dir,
 };
 use crate::render::RENDERED;
 use crate::workspace::{bin_dir, root, sh};
@@ -42,12 +43,17 @@ pub fn run(only: &[String]) -> anyhow::Result<()> {
         .iter()
         .any(|m| m.bin == REDIS_BIN && wanted(m.file))
         || wanted(REDIS_FLOOR)
-        || wanted(PYTHON);
+        || wanted(PYTHON)
+        || RTT_PLANS.iter().any(|p| wanted(p.file));
     let redis = if needs_redis {
         Some(RedisServer::start(&[])?)
     } else {
         None
     };
+    if let Some(redis) = &redis {
+        let plans = RTT_PLANS.iter().filter(|p| wanted(p.file));
+        crate::distance::measure_all(&plans.collect::<Vec<_>>(), &stamp, redis)?;
+    }
     if let Some(redis) = redis.as_ref().filter(|_| wanted(REDIS_FLOOR)) {
         println!("measure: {REDIS_FLOOR} (redis-benchmark)");
         let doc = redis_benchmark(redis.port)?;
@@ -120,7 +126,7 @@ pub fn run(only: &[String]) -> anyhow::Result<()> {
 /// A document wrapped with the stamp and the command that made it: the text
 /// of a measured `.json` file. Through a `Value`, whose keys are sorted, so
 /// that a rerun changes only the figures, and a diff shows just those.
-fn stamped<T: Serialize>(
+pub fn stamped<T: Serialize>(
     stamp: &Stamp,
     command: &str,
     output: &T,
@@ -192,7 +198,12 @@ fn redis_benchmark(port: u16) -> anyhow::Result<RedisBenchmark> {
     let port = port.to_string();
     let mut args = vec!["-p", &port];
     args.extend(REDIS_FLOOR_ARGS);
-    let csv = sh("redis-benchmark", &args)?;
+    parse_benchmark(&sh("redis-benchmark", &args)?)
+}
+
+/// Reads `redis-benchmark --csv`'s GET line: requests per second and
+/// latencies, converted to nanoseconds.
+pub fn parse_benchmark(csv: &str) -> anyhow::Result<RedisBenchmark> {
     let mut lines = csv.lines().filter(|l| !l.trim().is_empty());
     let (head, get) = (
         lines.next().context("redis-benchmark printed nothing")?,

@@ -6,6 +6,7 @@
 //! the book checks can compare it with what is committed.
 
 pub mod charts;
+mod distance;
 pub mod fraud;
 pub mod message;
 pub mod tables;
@@ -31,8 +32,10 @@ pub const RENDERED: &[(&str, Render)] = &[
     ("07-claims.md", message::message_claims),
     ("07-verdict.md", message::message_verdict),
     ("fraud-vs-prime.md", fraud::fraud),
+    ("06-rtt.md", distance::table),
     ("cost-per-look.svg", charts::cost_per_look),
     ("check-interval.svg", charts::check_interval),
     ("queue-cost.svg", charts::queue_cost),
     ("queue-cost-batched.svg", charts::queue_cost_batched),
+    ("06-rtt.svg", distance::chart),
 ];

@@ -16,7 +16,7 @@ const SIZE: (u32, u32) = (760, 420);
 const FONT: (&str, u32) = ("sans-serif", 15);
 
 /// Draws with `paint` into an SVG of the usual size and returns its text.
-fn svg(
+pub(super) fn svg(
     size: (u32, u32),
     paint: impl FnOnce(
         DrawingArea<SVGBackend, plotters::coord::Shift>,
@@ -32,7 +32,7 @@ fn svg(
     Ok(text + "\n")
 }
 
-fn plot_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+pub(super) fn plot_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("cannot draw a chart: {e:?}")
 }
 
@@ -47,7 +47,7 @@ fn count_tick(v: &f64) -> String {
 }
 
 /// Tick labels for nanoseconds on a log axis: 1 ns, 10 µs, 1 ms.
-fn ns_tick(v: &f64) -> String {
+pub(super) fn ns_tick(v: &f64) -> String {
     match *v {
         x if x >= 1e6 => format!("{} ms", x / 1e6),
         x if x >= 1e3 => format!("{} µs", x / 1e3),
@@ -66,7 +66,7 @@ fn legend<'b>(chart: &mut LogChart<'b, 'b>) -> anyhow::Result<()> {
 }
 
 /// The series' names, boxed where the lines leave room.
-fn legend_at<'b>(
+pub(super) fn legend_at<'b>(
     chart: &mut LogChart<'b, 'b>,
     at: SeriesLabelPosition,
 ) -> anyhow::Result<()> {
