@@ -13,11 +13,13 @@
 //! names the file (see [`Measured::overhead_pct`]).
 
 mod files;
+pub mod hpp;
 
 pub use files::{
     MEASUREMENTS, Measurement, PYTHON, PYTHON_CMD, REDIS_BIN, REDIS_FLOOR,
     REDIS_FLOOR_ARGS, queue_file,
 };
+pub use hpp::Hpp;
 
 use crate::workspace::root;
 use anyhow::{Context, ensure};
@@ -150,6 +152,9 @@ pub struct Data {
     pub redis_floor: Measured<RedisBenchmark>,
     /// `py-side-by-side.json`: the same looks and queues in Python.
     pub python: Measured<SideBySide>,
+    /// `book/data/hpp.json`: the figures *High Performance Python* published,
+    /// not measured here.
+    pub hpp: Hpp,
 }
 
 impl Data {
@@ -179,6 +184,7 @@ impl Data {
             push: load("06-push-k1000.json")?,
             redis_floor: load(REDIS_FLOOR)?,
             python: load(PYTHON)?,
+            hpp: Hpp::load()?,
         })
     }
 

@@ -26,6 +26,7 @@ pub const RENDERED: &[(&str, Render)] = &[
     ("tradeoffs.md", tables::tradeoffs),
     ("rules.md", tables::rules),
     ("python.md", tables::python),
+    ("hpp.md", tables::hpp),
     ("cost-per-look.svg", charts::cost_per_look),
     ("check-interval.svg", charts::check_interval),
     ("queue-cost.svg", charts::queue_cost),
