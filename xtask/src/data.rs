@@ -309,6 +309,17 @@ pub struct Spread {
     pub max: f64,
 }
 
+impl From<&Summary> for Spread {
+    fn from(s: &Summary) -> Spread {
+        Spread {
+            n: s.n,
+            median: s.median,
+            min: s.min,
+            max: s.max,
+        }
+    }
+}
+
 impl From<&PySummary> for Spread {
     fn from(s: &PySummary) -> Spread {
         Spread {

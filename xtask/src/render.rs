@@ -7,6 +7,7 @@
 
 pub mod charts;
 pub mod tables;
+pub mod verdict;
 
 use crate::data::Data;
 

@@ -6,6 +6,7 @@
 
 use crate::data::hpp::{Hpp, seconds, slower_pct};
 use crate::data::{Data, Measured, PyRedisLook, QueueRuns, Spread, Stamp};
+use crate::render::verdict;
 use anyhow::{Context, ensure};
 use poison_pill::{CompareReport, Compared, Shutdown};
 use work_queue::{Design, Report, Row, SweepReport};
@@ -201,27 +202,25 @@ fn ch1_stamps(d: &Data, read: &[Ch1]) -> String {
     queue_stamps(&docs)
 }
 
-/// "2.3x faster" or "410x slower": a ratio a reader need not invert.
-fn versus_serial(speedup: f64) -> String {
-    if speedup >= 1.0 {
-        format!("{speedup:.2}x faster than serial")
-    } else {
-        format!("{:.1}x slower than serial", 1.0 / speedup)
-    }
+/// A flag run's parallel search against its serial one, with the verdict
+/// of [`verdict::speedup`].
+fn flag_speedup(v: &flag::Report) -> String {
+    verdict::speedup((&v.serial_ns).into(), (&v.parallel_ns).into())
 }
 
-/// "2.3x faster" or "410x slower", the "than serial" left to the sentence.
-fn faster_or_slower(speedup: f64) -> String {
-    if speedup >= 1.0 {
-        format!("{speedup:.2}x faster")
-    } else {
-        format!("{:.1}x slower", 1.0 / speedup)
-    }
+/// One of chapter 1's runs against serial, with the verdict.
+fn run_speedup(m: &Measured<Report>) -> String {
+    let r = &m.output;
+    verdict::speedup((&r.serial_ns).into(), (&r.parallel_ns).into())
 }
 
-/// A flag's whole cost on the prime case, signed: "+3.1%".
+/// A flag's whole cost on the prime case, signed, with the verdict of
+/// [`verdict::overhead`]: "+30.8%", "+0.4% (within noise)".
 fn overhead(m: &Measured<flag::Report>) -> anyhow::Result<String> {
-    Ok(format!("{:+.1}%", m.overhead_pct()?))
+    Ok(verdict::overhead(
+        (&m.output.parallel_ns).into(),
+        m.unchecked_ns()?.into(),
+    ))
 }
 
 /// A crossover of the sweep as a task cost, or "never".
@@ -361,7 +360,6 @@ pub fn queues(d: &Data) -> anyhow::Result<String> {
             t += &format!("| {what} | {python} | {} |\n", cells.join(" | "));
         };
     let ns = |s: Spread| with_spread(s, human_ns);
-    let times = |s: Spread| with_spread(s, ratio);
     let tiny_what = format!("{} numbers from {}", count(tiny_n), number(tiny.0));
     row(
         format!("queue overhead per number, 1 per message ({tiny_what})"),
@@ -374,17 +372,28 @@ pub fn queues(d: &Data) -> anyhow::Result<String> {
         &|q| ns(q.tiny_64.overhead_per_task_ns()),
     );
     let heavy_what = format!("{} numbers from {}", count(heavy_n), number(heavy.0));
+    // The verdict from the serial and parallel rounds, then the spread.
+    let py_times = |leg: &crate::data::PyLeg| {
+        let v =
+            verdict::speedup((&py.heavy.serial_ns).into(), (&leg.wall_ns).into());
+        let s: Spread = (&leg.speedup).into();
+        format!("{v}, {} – {}", ratio(s.min), ratio(s.max))
+    };
+    let rust_times = |m: &Measured<Report>| {
+        let s = m.speedup();
+        format!("{}, {} – {}", run_speedup(m), ratio(s.min), ratio(s.max))
+    };
     row(
         format!(
             "speedup over serial, 1 per message ({heavy_what}; Python fewer, see below)"
         ),
-        times((&py.heavy.unbatched.speedup).into()),
-        &|q| times(q.heavy_1.speedup()),
+        py_times(&py.heavy.unbatched),
+        &|q| rust_times(&q.heavy_1),
     );
     row(
         format!("the same, {batch} per message"),
-        times((&py.heavy.batched.speedup).into()),
-        &|q| times(q.heavy_64.speedup()),
+        py_times(&py.heavy.batched),
+        &|q| rust_times(&q.heavy_64),
     );
     row(
         format!("start-up: starting the {workers} workers, once"),
@@ -481,13 +490,19 @@ pub fn sweep(d: &Data) -> anyhow::Result<String> {
             human_ns(costs[costs.len() / 2]),
             human_ns(py_row.task_ns.median)
         );
-        t += &format!(" {} |", ratio(py_row.unbatched.speedup.median));
+        let py_cell = |leg: &crate::data::PyLeg| {
+            verdict::speedup((&py_row.serial_ns).into(), (&leg.wall_ns).into())
+        };
+        let cell = |r: &Row, leg: &work_queue::Leg| {
+            verdict::speedup((&r.serial_ns).into(), (&leg.wall_ns).into())
+        };
+        t += &format!(" {} |", py_cell(&py_row.unbatched));
         for r in &rows {
-            t += &format!(" {} |", ratio(r.unbatched.speedup));
+            t += &format!(" {} |", cell(r, &r.unbatched));
         }
-        t += &format!(" {} |", ratio(py_row.batched.speedup.median));
+        t += &format!(" {} |", py_cell(&py_row.batched));
         for r in &rows {
-            t += &format!(" {} |", ratio(r.batched.speedup));
+            t += &format!(" {} |", cell(r, &r.batched));
         }
         t += "\n";
     }
@@ -558,7 +573,10 @@ pub fn work_queue_claims(d: &Data) -> anyhow::Result<String> {
                     let r = &q.sweep.output.rows[mid];
                     format!(
                         "{} (tasks of {})",
-                        faster_or_slower(r.unbatched.speedup),
+                        verdict::speedup(
+                            (&r.serial_ns).into(),
+                            (&r.unbatched.wall_ns).into()
+                        ),
                         human_ns(r.task_ns)
                     )
                 })
@@ -584,8 +602,8 @@ pub fn work_queue_claims(d: &Data) -> anyhow::Result<String> {
                 per_design(d, |q| human_ns(q.tiny_64.output.overhead_per_task_ns)),
                 count(heavy.to - heavy.from),
                 number(heavy.from),
-                per_design(d, |q| faster_or_slower(q.heavy_1.output.speedup)),
-                per_design(d, |q| faster_or_slower(q.heavy_64.output.speedup)),
+                per_design(d, |q| run_speedup(&q.heavy_1)),
+                per_design(d, |q| run_speedup(&q.heavy_64)),
             ),
         ),
     ];
@@ -634,6 +652,29 @@ fn hpp_queue(h: &Hpp) -> anyhow::Result<String> {
         procs[procs.len() - 1],
         ratio(lo / q.serial.seconds),
         ratio(hi / q.serial.seconds),
+    ))
+}
+
+/// HPP's four flags from the slowest to the fastest on prime 1, and where
+/// Redis stands: its order, not the text's.
+fn hpp_flag_order(h: &Hpp) -> anyhow::Result<String> {
+    let mut flags = Vec::new();
+    for key in ["manager", "redis", "rawvalue", "mmap"] {
+        flags.push((h.variant(key)?.name.as_str(), h.prime_1(key)?));
+    }
+    flags.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let order: Vec<String> = (flags.iter())
+        .map(|(name, s)| format!("{name} {}", seconds(*s)))
+        .collect();
+    let redis = h.variant("redis")?.name.as_str();
+    let said = if flags[0].0 == redis {
+        "Redis the slowest, as the text says"
+    } else {
+        "Redis not the slowest: the text's order is not what its source measured"
+    };
+    Ok(format!(
+        "Slowest to fastest: {}. {said} (minima, no spread published).",
+        order.join(", ")
     ))
 }
 
@@ -707,8 +748,6 @@ pub fn pill_claims(d: &Data) -> anyhow::Result<String> {
 /// text's claims beside the published Python figures and ours.
 pub fn local_flag_claims(d: &Data) -> anyhow::Result<String> {
     let (raw, mmap) = (&d.raw, &d.mmap);
-    let speedup =
-        |v: &flag::Report| ratio(v.serial_ns.median / v.parallel_ns.median);
     let mut t = String::from(
         "| | one look at the flag | stop latency p50 / p99 | flag overhead, prime case | parallel vs serial, prime case |\n|---|--:|--:|--:|--:|\n",
     );
@@ -723,7 +762,7 @@ pub fn local_flag_claims(d: &Data) -> anyhow::Result<String> {
             human_ns(v.stop_latency_ns.median),
             human_ns(v.stop_latency_ns.p99),
             overhead(m)?,
-            speedup(v),
+            flag_speedup(v),
         );
     }
     t += &format!(
@@ -769,9 +808,15 @@ pub fn local_flag_claims(d: &Data) -> anyhow::Result<String> {
         human_ns(mmap.output.local_check_ns.median)
     );
     t += &format!(
-        "| RawValue is unsafe: races are possible. | Python documents RawValue reads and writes as potentially non-atomic. | A one-way flag read through an atomic cannot tear or be undefined behaviour; 04 and 05 differ only in the ordering named, which costs the same on x86-64 ({} against {}). |\n",
-        human_ns(raw.output.check_ns.median),
-        human_ns(mmap.output.check_ns.median)
+        "| RawValue is unsafe: races are possible. | Python documents RawValue reads and writes as potentially non-atomic. | A one-way flag read through an atomic cannot tear or be undefined behaviour; 04 and 05 differ only in the ordering named, measured {} against {}: {}. |\n",
+        with_spread((&raw.output.check_ns).into(), human_ns),
+        with_spread((&mmap.output.check_ns).into(), human_ns),
+        verdict::smaller(
+            "RawValue's",
+            (&raw.output.check_ns).into(),
+            "mmap's",
+            (&mmap.output.check_ns).into()
+        ),
     );
     t += &format!("\n{}\n", stamp(raw));
     Ok(t)
@@ -792,7 +837,7 @@ fn by_interval(
             "| {label} | {} | {} | {} | {} / {} |\n",
             human_ns(v.check_ns.median),
             overhead(m)?,
-            versus_serial(v.serial_ns.median / v.parallel_ns.median),
+            flag_speedup(v),
             human_ns(v.stop_latency_ns.median),
             human_ns(v.stop_latency_ns.p99),
         );
@@ -825,33 +870,46 @@ pub fn redis_claims(d: &Data) -> anyhow::Result<String> {
         human_ns(floor.p99_ns),
         floor.rps,
     );
-    t += "| The text says | Rust, measured here |\n|---|---|\n";
+    let h = &d.hpp;
+    let (h_pool, h_redis, h_mmap) =
+        (h.prime_1("pool")?, h.prime_1("redis")?, h.prime_1("mmap")?);
     t += &format!(
-        "| Redis pays network overhead. | One look costs {}, {} of `redis-benchmark`'s own \
-         p50 for a GET on the same server: a look is one loopback round trip. |\n",
+        "| The text says | Python, as published ({}) | Rust, measured here |\n|---|---|---|\n",
+        hpp_setup(h)
+    );
+    t += &format!(
+        "| Redis pays network overhead. | {} with a Redis flag against {} with no flag ({}). \
+         | One look costs {}, {} of `redis-benchmark`'s own p50 for a GET on the same \
+         server: a look is one loopback round trip. |\n",
+        seconds(h_redis),
+        seconds(h_pool),
+        slower_pct(h_redis, h_pool),
         human_ns(look),
         ratio(look / p50),
     );
     t += &format!(
-        "| Redis is slower than local memory. | {:.0} times slower than a look at the \
-         mmap flag ({}). |\n",
+        "| Redis is slower than local memory. | {} with a Redis flag against {} with an mmap \
+         flag. | {:.0} times slower than a look at the mmap flag ({}). |\n",
+        seconds(h_redis),
+        seconds(h_mmap),
         look / mmap.check_ns.median,
         human_ns(mmap.check_ns.median),
     );
     t += &format!(
-        "| Redis is the slowest of the four. | A look at the manager's flag of chapter 3 \
-         costs {}, against Redis's {}: {}. |\n",
-        human_ns(manager.check_ns.median),
-        human_ns(look),
-        if look > manager.check_ns.median {
-            "Redis is the slower, as claimed"
-        } else {
-            "on one machine the manager is no faster than Redis: both are a round trip \
-             through the kernel to another process"
-        },
+        "| Redis is the slowest of the four. | {} | A look at the manager's flag of \
+         chapter 3 costs {}, against Redis's {}: {}. |\n",
+        hpp_flag_order(h)?,
+        with_spread((&manager.check_ns).into(), human_ns),
+        with_spread((&poll_default.output.check_ns).into(), human_ns),
+        verdict::smaller(
+            "the manager",
+            (&manager.check_ns).into(),
+            "Redis",
+            (&poll_default.output.check_ns).into()
+        ),
     );
     t += &format!(
-        "| (Ours, not the text's) Let Redis push the flag instead. | A look falls from {} \
+        "| (Ours, not the text's) Let Redis push the flag instead. | — | A look falls from {} \
          to {}, and the overhead at a look every {} candidates from {} to {}; the stop \
          latency goes from {} to {} (p50), the time a listener thread takes to be heard \
          and scheduled. |\n",
@@ -1002,39 +1060,21 @@ pub fn tradeoffs(d: &Data) -> anyhow::Result<String> {
     );
     // Where the measurement and the text part ways, said from the numbers.
     t += "Against the text's ratings:\n\n";
-    let (raw_look, mmap_look) = (look(raw), look(mmap));
-    let same = (raw_look / mmap_look - 1.0).abs() < 0.25;
-    t += &if same {
-        format!(
-            "- *mmap fastest, RawValue fast*: in Rust they are the same: one load from a \
-             shared page, {} against {}. Python's difference was the interpreter's.\n",
-            human_ns(mmap_look),
-            human_ns(raw_look)
-        )
-    } else {
-        format!(
-            "- *mmap fastest, RawValue fast*: measured {} against {}.\n",
-            human_ns(mmap_look),
-            human_ns(raw_look)
-        )
-    };
-    let (redis_look, manager_look) = (look(redis), look(manager));
-    t += &if redis_look > manager_look {
-        format!(
-            "- *Redis slowest*: agrees, {} a look against the manager's {}; both are round \
-             trips, many orders of magnitude above shared memory.\n",
-            human_ns(redis_look),
-            human_ns(manager_look)
-        )
-    } else {
-        format!(
-            "- *Redis slowest*: not on one machine: a look at Redis took {}, at the \
-             manager {}. Both are round trips through the kernel; which is faster changes \
-             from run to run.\n",
-            human_ns(redis_look),
-            human_ns(manager_look)
-        )
-    };
+    let spread =
+        |m: &Measured<flag::Report>| -> Spread { (&m.output.check_ns).into() };
+    t += &format!(
+        "- *mmap fastest, RawValue fast*: one look at mmap {}, at RawValue {}: {}.\n",
+        with_spread(spread(mmap), human_ns),
+        with_spread(spread(raw), human_ns),
+        verdict::smaller("mmap", spread(mmap), "RawValue", spread(raw)),
+    );
+    t += &format!(
+        "- *Redis slowest*: one look at Redis {}, at the manager {}: {}. {}\n",
+        with_spread(spread(redis), human_ns),
+        with_spread(spread(manager), human_ns),
+        verdict::smaller("Redis", spread(redis), "the manager", spread(manager)),
+        hpp_flag_order(&d.hpp)?,
+    );
     t += &format!(
         "- *RawValue and mmap unsafe*: only for read-modify-write. A one-way flag read \
          through an atomic is safe; a counter bumped by load-then-store lost {} of {} \
@@ -1081,7 +1121,10 @@ pub fn rules(d: &Data) -> anyhow::Result<String> {
                 "{} workers that never looked at anything searched the prime in {}: {}.",
                 mmap.output.workers,
                 human_ns(never),
-                versus_serial(mmap.output.serial_ns.median / never)
+                verdict::speedup(
+                    (&mmap.output.serial_ns).into(),
+                    mmap.unchecked_ns()?.into()
+                )
             ),
         ),
         (
