@@ -28,8 +28,10 @@ pub const RENDERED: &[(&str, Render)] = &[
     ("rules.md", tables::rules),
     ("python.md", tables::python),
     ("hpp.md", tables::hpp),
+    ("stop-latency.md", tables::stop_latency),
     ("cost-per-look.svg", charts::cost_per_look),
     ("check-interval.svg", charts::check_interval),
+    ("stop-latency.svg", charts::stop_latency),
     ("queue-cost.svg", charts::queue_cost),
     ("queue-cost-batched.svg", charts::queue_cost_batched),
 ];

@@ -218,6 +218,54 @@ const PUSH_K1000: &[&str] = &[
     "20",
 ];
 
+/// What sets stop latency: the mmap flag's latency trials alone (one
+/// search, the early case, then 100 raises of the flag), at a look every
+/// `$k` candidates with one worker per core. `05-latency-k$k.json`.
+macro_rules! latency_every {
+    ($k:literal) => {
+        Measurement::of(
+            concat!("05-latency-k", $k, ".json"),
+            "05-mmap-flag",
+            &[
+                "--case",
+                "early",
+                "--repeats",
+                "1",
+                "--trials",
+                "100",
+                "--check-every",
+                $k,
+            ],
+        )
+    };
+}
+
+/// The same at the default interval with `$w` workers, however many cores
+/// there are: `05-latency-w$w.json`.
+macro_rules! latency_workers {
+    ($w:literal) => {
+        Measurement::of(
+            concat!("05-latency-w", $w, ".json"),
+            "05-mmap-flag",
+            &[
+                "--case",
+                "early",
+                "--repeats",
+                "1",
+                "--trials",
+                "100",
+                "--workers",
+                $w,
+            ],
+        )
+    };
+}
+
+/// The check intervals and worker counts of the stop-latency runs, as the
+/// files are named.
+pub const LATENCY_INTERVALS: [u64; 4] = [10, 1000, 100_000, 10_000_000];
+pub const LATENCY_WORKERS: [usize; 4] = [1, 2, 4, 8];
+
 /// One worker sleeping 5 ms per number, on numbers that take the others tens
 /// of microseconds: both take tasks, in very different numbers.
 const SLOW: &[&str] = &[
@@ -291,6 +339,14 @@ pub const MEASUREMENTS: &[Measurement] = &[
     Measurement::of("05-prime.txt", "05-mmap-flag", PRIME),
     Measurement::of("05-prime.json", "05-mmap-flag", PRIME),
     Measurement::of("05-early.json", "05-mmap-flag", &["--case", "early"]),
+    latency_every!("10"),
+    latency_every!("1000"),
+    latency_every!("100000"),
+    latency_every!("10000000"),
+    latency_workers!("1"),
+    latency_workers!("2"),
+    latency_workers!("4"),
+    latency_workers!("8"),
     Measurement::of("06-default.txt", "06-redis-flag", &[]),
     Measurement::of("06-poll-k1000.json", "06-redis-flag", POLL_K1000),
     Measurement::of("06-poll-k10000.json", "06-redis-flag", POLL_K10000),

@@ -80,6 +80,128 @@ fn legend_at<'b>(
         .map_err(plot_error)
 }
 
+/// A figure with its spread: a point at the middle, a line from the low
+/// end to the high, capped at both ends. `cap` is the caps' half-width, as
+/// a factor on a log x axis (1.15 draws them 15% either side).
+fn whisker<'b>(
+    chart: &mut LogChart<'b, 'b>,
+    (x, lo, mid, hi): (f64, f64, f64, f64),
+    cap: f64,
+    colour: RGBColor,
+) -> anyhow::Result<()> {
+    let style = colour.stroke_width(2);
+    chart
+        .draw_series([
+            PathElement::new([(x, lo), (x, hi)], style),
+            PathElement::new([(x / cap, lo), (x * cap, lo)], style),
+            PathElement::new([(x / cap, hi), (x * cap, hi)], style),
+        ])
+        .map_err(plot_error)?;
+    chart
+        .draw_series([Circle::new((x, mid), 5, colour.filled())])
+        .map_err(plot_error)?;
+    Ok(())
+}
+
+/// What sets stop latency (the mmap flag, 100 raises per point): against
+/// the check interval, beside half an interval of work; and against
+/// workers per core.
+pub fn stop_latency(d: &Data) -> anyhow::Result<String> {
+    let per = crate::render::tables::ns_per_candidate(d);
+    // (x, min, p50, p99) in nanoseconds.
+    let spread = |x: f64, m: &crate::data::Measured<workers::flag::Report>| {
+        let l = &m.output.stop_latency_ns;
+        (x, l.min, l.median, l.p99)
+    };
+    let by_interval: Vec<_> = (d.latency_by_interval.iter())
+        .map(|m| spread(m.output.check_every as f64, m))
+        .collect();
+    let by_workers: Vec<_> = (d.latency_workers().into_iter())
+        .map(|m| spread(m.output.workers as f64 / m.stamp.cores as f64, m))
+        .collect();
+    let all = || by_interval.iter().chain(&by_workers);
+    let lo = all().map(|p| p.1).fold(f64::MAX, f64::min);
+    let hi = all().map(|p| p.3).fold(f64::MIN, f64::max);
+    let half = |k: f64| k / 2.0 * per;
+    let ks = by_interval.iter().map(|p| p.0);
+    let (k_lo, k_hi) = (ks.clone().fold(f64::MAX, f64::min), ks.fold(0.0, f64::max));
+    let ys = decades(lo.min(half(k_lo)), hi);
+    svg((SIZE.0, 400), |root| {
+        let root = root.titled(
+            "Stop latency of the mmap flag (ch. 5): p50, whiskers from fastest to p99",
+            FONT,
+        ).map_err(plot_error)?;
+        let (left, right) = root.split_horizontally(SIZE.0 / 2);
+        let mut chart = ChartBuilder::on(&left)
+            .caption("against the check interval, 1 worker per core", FONT)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(64)
+            .margin_right(20)
+            .build_cartesian_2d(
+                decades(k_lo, k_hi).log_scale(),
+                ys.clone().log_scale(),
+            )
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("candidates between looks")
+            .x_label_formatter(&count_tick)
+            .y_label_formatter(&ns_tick)
+            .label_style(FONT)
+            .draw()
+            .map_err(plot_error)?;
+        let grey = BLACK.mix(0.5);
+        let (a, b) = (decades(k_lo, k_hi).start, decades(k_lo, k_hi).end);
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(a, half(a)), (b, half(b))],
+                6,
+                4,
+                grey.into(),
+            ))
+            .map_err(plot_error)?
+            .label("half an interval of work")
+            .legend(move |(x, y)| {
+                DashedPathElement::new([(x, y), (x + 16, y)], 4, 2, grey)
+            });
+        for &p in &by_interval {
+            whisker(&mut chart, p, 1.4, BLUE)?;
+        }
+        legend(&mut chart)?;
+        let xs = decades(
+            by_workers.iter().map(|p| p.0).fold(f64::MAX, f64::min),
+            by_workers.iter().map(|p| p.0).fold(0.0, f64::max),
+        );
+        let mut chart = ChartBuilder::on(&right)
+            .caption(
+                format!(
+                    "against workers per core, a look every {}",
+                    count_tick(&(d.latency_by_workers[0].output.check_every as f64))
+                ),
+                FONT,
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(64)
+            .margin_right(20)
+            .build_cartesian_2d(xs.log_scale(), ys.log_scale())
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("workers per core")
+            .x_label_formatter(&count_tick)
+            .y_label_formatter(&ns_tick)
+            .label_style(FONT)
+            .draw()
+            .map_err(plot_error)?;
+        for &p in &by_workers {
+            whisker(&mut chart, p, 1.1, RED)?;
+        }
+        Ok(())
+    })
+}
+
 /// One look at each flag, on a log scale: the chart of the whole book.
 pub fn cost_per_look(d: &Data) -> anyhow::Result<String> {
     // Nanoseconds per look, medians.
@@ -133,76 +255,87 @@ pub fn cost_per_look(d: &Data) -> anyhow::Result<String> {
 }
 
 /// "Talk less": the Redis flag polled at four intervals, overhead against
-/// stop latency.
+/// stop latency, each with its spread.
 pub fn check_interval(d: &Data) -> anyhow::Result<String> {
-    // (candidates between looks, overhead in %, stop latency p50 and p99 in µs)
-    let mut points = Vec::new();
+    // Overhead in %: the medians' figure, and the range from the fastest
+    // search looking against the slowest not looking to the reverse.
+    // Negative overheads are noise around zero: drawn at the floor.
+    const FLOOR: f64 = 0.1;
+    let mut cost = Vec::new();
+    let mut wait = Vec::new();
     for m in &d.polls {
-        let latency = &m.output.stop_latency_ns;
-        points.push((
-            m.output.check_every as f64,
-            m.overhead_pct()?,
-            latency.median / 1e3,
-            latency.p99 / 1e3,
+        let k = m.output.check_every as f64;
+        let (looking, never) = (&m.output.parallel_ns, m.unchecked_ns()?);
+        let pct = |a: f64, b: f64| ((a - b) / never.median * 100.0).max(FLOOR);
+        cost.push((
+            k,
+            pct(looking.min, never.max),
+            pct(looking.median, never.median),
+            pct(looking.max, never.min),
         ));
+        let l = &m.output.stop_latency_ns;
+        wait.push((k, l.min, l.median, l.p99));
     }
-    svg((SIZE.0, 380), |root| {
+    let ks = || cost.iter().map(|p| p.0);
+    let xs = decades(
+        ks().fold(f64::MAX, f64::min) / 2.0,
+        ks().fold(0.0, f64::max) * 2.0,
+    );
+    let y_cost = decades(
+        cost.iter().map(|p| p.1).fold(f64::MAX, f64::min),
+        cost.iter().map(|p| p.3).fold(0.0, f64::max),
+    );
+    let y_wait = decades(
+        wait.iter().map(|p| p.1).fold(f64::MAX, f64::min),
+        wait.iter().map(|p| p.3).fold(0.0, f64::max),
+    );
+    svg((SIZE.0, 400), |root| {
+        let root = root
+            .titled(
+                "The Redis flag, polled (ch. 6): medians, whiskers over the spread",
+                FONT,
+            )
+            .map_err(plot_error)?;
         let (left, right) = root.split_horizontally(SIZE.0 / 2);
-        let xs = (500f64..2e6).log_scale();
-        let mut cost = ChartBuilder::on(&left)
+        let mut chart = ChartBuilder::on(&left)
             .caption("What the looks cost (% of the search)", FONT)
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(60)
             .margin_right(24)
-            .build_cartesian_2d(xs.clone(), (0.1f64..10_000.0).log_scale())
+            .build_cartesian_2d(xs.clone().log_scale(), y_cost.log_scale())
             .map_err(plot_error)?;
-        cost.configure_mesh()
+        chart
+            .configure_mesh()
             .x_desc("candidates between looks")
             .x_label_formatter(&count_tick)
             .y_label_formatter(&|v| format!("{v}%"))
             .label_style(FONT)
             .draw()
             .map_err(plot_error)?;
-        // Negative overheads are noise around zero: drawn at the floor.
-        let line: Vec<(f64, f64)> =
-            points.iter().map(|p| (p.0, p.1.max(0.1))).collect();
-        cost.draw_series(LineSeries::new(line.clone(), RED.stroke_width(2)))
-            .map_err(plot_error)?;
-        cost.draw_series(line.iter().map(|&p| Circle::new(p, 4, RED.filled())))
-            .map_err(plot_error)?;
-        let mut wait = ChartBuilder::on(&right)
-            .caption("How long a stop goes unseen", FONT)
+        for &p in &cost {
+            whisker(&mut chart, p, 1.3, RED)?;
+        }
+        let mut chart = ChartBuilder::on(&right)
+            .caption("How long a stop goes unseen (fastest, p50, p99)", FONT)
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(64)
             .margin_right(24)
-            .build_cartesian_2d(xs, (10f64..10_000.0).log_scale())
+            .build_cartesian_2d(xs.log_scale(), y_wait.log_scale())
             .map_err(plot_error)?;
-        wait.configure_mesh()
+        chart
+            .configure_mesh()
             .x_desc("candidates between looks")
             .x_label_formatter(&count_tick)
-            .y_label_formatter(&|v| ns_tick(&(v * 1e3)))
+            .y_label_formatter(&ns_tick)
             .label_style(FONT)
             .draw()
             .map_err(plot_error)?;
-        for (pick, color, name) in [(2, BLUE, "p50"), (3, MAGENTA, "p99")] {
-            let line: Vec<(f64, f64)> = points
-                .iter()
-                .map(|p| (p.0, if pick == 2 { p.2 } else { p.3 }))
-                .collect();
-            wait.draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
-                .map_err(plot_error)?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
-                });
-            wait.draw_series(
-                line.iter().map(|&p| Circle::new(p, 4, color.filled())),
-            )
-            .map_err(plot_error)?;
+        for &p in &wait {
+            whisker(&mut chart, p, 1.3, BLUE)?;
         }
-        legend(&mut wait)
+        Ok(())
     })
 }
 

@@ -1253,6 +1253,150 @@ pub fn python(d: &Data) -> anyhow::Result<String> {
     Ok(t)
 }
 
+/// Nanoseconds of work per candidate on the prime case: the mmap flag's
+/// serial search (median) over the candidates it tries. The scale that
+/// turns a check interval into time.
+pub fn ns_per_candidate(d: &Data) -> f64 {
+    let v = &d.mmap.output;
+    v.serial_ns.median / workers::search::candidates(v.n) as f64
+}
+
+/// What sets stop latency: the mmap flag raised 100 times at each check
+/// interval, then with more workers than cores; beside each, half an
+/// interval of work, the wait the interval alone would explain.
+pub fn stop_latency(d: &Data) -> anyhow::Result<String> {
+    let per = ns_per_candidate(d);
+    let mut t = String::from(
+        "| a look every | workers per core | half an interval of work | stop latency p50 | p99 | fastest | slowest | the interval's share of the p50 |\n|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    let mut docs = Vec::new();
+    let mut seen = Vec::new();
+    for m in d.latency_by_interval.iter().chain(d.latency_workers()) {
+        // A setting of both sweeps is shown once.
+        if seen.contains(&m.file) {
+            continue;
+        }
+        seen.push(m.file.clone());
+        let v = &m.output;
+        let l = &v.stop_latency_ns;
+        let half = v.check_every as f64 / 2.0 * per;
+        t += &format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {:.1}% |\n",
+            count(v.check_every),
+            per_core(v.workers, m.stamp.cores),
+            human_ns(half),
+            human_ns(l.median),
+            human_ns(l.p99),
+            human_ns(l.min),
+            human_ns(l.max),
+            half / l.median * 100.0,
+        );
+        docs.push(m);
+    }
+    let trials = d.latency_by_interval[0].output.stop_latency_ns.n;
+    t += &format!(
+        "\nThe mmap flag of chapter 5. Each row raises the flag {trials} times in a search \
+         that would otherwise run for seconds, and times how long every worker takes to \
+         stop. The first rows change the check interval with one worker per core; \
+         the rest change the workers at the default interval (with one per core, \
+         that is a row above). Half an interval \
+         of work is how long a worker searches, on average, before its next look: \
+         half the interval times {} per candidate (the serial prime search of \
+         `05-prime.json` over its candidates). It is all of the latency the interval \
+         can explain; the rest is the time the kernel takes to run a worker that \
+         was waiting for a core.\n\n{}\n",
+        human_ns(per),
+        credits(
+            &docs
+                .iter()
+                .map(|m| (&m.stamp, m.command.as_str()))
+                .chain([(&d.mmap.stamp, d.mmap.command.as_str())])
+                .collect::<Vec<_>>()
+        ),
+    );
+    Ok(t)
+}
+
+/// "0.5", "1", "4": workers over cores.
+fn per_core(workers: usize, cores: usize) -> String {
+    let x = workers as f64 / cores as f64;
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// The lines that credit the runs a table was made from: one per stamp,
+/// each naming every command run under it, in the order given.
+pub fn credits(runs: &[(&Stamp, &str)]) -> String {
+    let mut by_stamp: Vec<(&Stamp, Vec<&str>)> = Vec::new();
+    for (stamp, command) in runs {
+        match by_stamp.iter_mut().find(|(s, _)| s == stamp) {
+            Some((_, commands)) if commands.contains(command) => {}
+            Some((_, commands)) => commands.push(command),
+            None => by_stamp.push((stamp, vec![command])),
+        }
+    }
+    let lines: Vec<String> = (by_stamp.into_iter())
+        .map(|(stamp, commands)| {
+            let named: Vec<String> = (families(&commands).into_iter())
+                .map(|(words, at, values)| match at {
+                    None => format!("`{}`", words.join(" ")),
+                    Some(i) => {
+                        let mut words = words;
+                        words[i] = "X".into();
+                        format!(
+                            "`{}` for X = {}",
+                            words.join(" "),
+                            values.join(", ")
+                        )
+                    }
+                })
+                .collect();
+            stamp_line(stamp, &named.join("; "))
+        })
+        .collect();
+    lines.join("\n\n")
+}
+
+/// A group of commands that differ in one word: the first's words, the
+/// place of the word that varies (none while the group has one command)
+/// and the values it takes.
+type Family = (Vec<String>, Option<usize>, Vec<String>);
+
+/// Commands grouped where they differ in one word only, in the order first
+/// seen.
+fn families(commands: &[&str]) -> Vec<Family> {
+    let mut groups: Vec<Family> = Vec::new();
+    for command in commands {
+        let words: Vec<String> = command.split(' ').map(str::to_string).collect();
+        let fits = |(first, at, _): &Family| -> Option<usize> {
+            if first.len() != words.len() {
+                return None;
+            }
+            let differ: Vec<usize> =
+                (0..words.len()).filter(|&i| first[i] != words[i]).collect();
+            match (at, differ.as_slice()) {
+                (None, [i]) => Some(*i),
+                (Some(a), [i]) if a == i => Some(*i),
+                _ => None,
+            }
+        };
+        match groups.iter_mut().find_map(|g| fits(g).map(|i| (g, i))) {
+            Some((g, i)) => {
+                if g.1.is_none() {
+                    g.2.push(g.0[i].clone());
+                    g.1 = Some(i);
+                }
+                g.2.push(words[i].clone());
+            }
+            None => groups.push((words, None, Vec::new())),
+        }
+    }
+    groups
+}
+
 /// HPP's published figures, whole, each row naming the list it was copied
 /// from and the script that timed it: for the chapters to include rather
 /// than quote.
@@ -1324,6 +1468,31 @@ pub fn hpp(d: &Data) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credits_name_each_command_once_and_fold_a_sweep() {
+        let stamp = Stamp {
+            date: "d".into(),
+            cpu: "c".into(),
+            cores: 2,
+            kernel: "k".into(),
+            rustc: "r".into(),
+            revision: "v".into(),
+        };
+        let said = credits(&[
+            (&stamp, "run --every 10 --json"),
+            (&stamp, "run --every 1000 --json"),
+            (&stamp, "run --every 10 --json"),
+            (&stamp, "run --workers 4 --json"),
+            (&stamp, "other"),
+        ]);
+        assert!(
+            said.ends_with(
+                "by `run --every X --json` for X = 10, 1000; `run --workers 4 --json`; `other`._"
+            ),
+            "{said}"
+        );
+    }
 
     #[test]
     fn numbers_are_written_as_the_text_writes_them() {
