@@ -4,7 +4,7 @@
 //! of `cargo xtask measure` redraws them, and the book's checks redraw them to
 //! confirm the committed files are current.
 
-use crate::data::{Data, PyLeg, PyRow};
+use crate::data::{Data, PyLeg, PyRedisLook, PyRow, Spread};
 use crate::render::tables::{PYTHON_QUEUE, design_name};
 use anyhow::{Context, ensure};
 use plotters::element::DashedPathElement;
@@ -202,29 +202,67 @@ pub fn stop_latency(d: &Data) -> anyhow::Result<String> {
     })
 }
 
-/// One look at each flag, on a log scale: the chart of the whole book.
+/// One look at each flag, Rust beside Python, on a log scale: the chart of
+/// the whole book. Points at the medians, whiskers from the fastest sample
+/// to the slowest; no bars, whose length a log axis would make arbitrary.
 pub fn cost_per_look(d: &Data) -> anyhow::Result<String> {
-    // Nanoseconds per look, medians.
-    let bars = [
-        ("own memory (floor)", d.mmap.output.local_check_ns.median),
-        ("RawValue: shared memory", d.raw.output.check_ns.median),
-        ("mmap: mapped file", d.mmap.output.check_ns.median),
-        ("Redis, pushed", d.push.output.check_ns.median),
-        ("Manager: a round trip", d.manager.output.check_ns.median),
+    let py = &d.python.output.looks_ns;
+    let rust = |m: &crate::data::Measured<workers::flag::Report>| -> Spread {
+        (&m.output.check_ns).into()
+    };
+    let py_redis: Option<Spread> = match &py.redis {
+        PyRedisLook::Ran { summary } => Some(summary.into()),
+        PyRedisLook::NotRun { .. } => None,
+    };
+    // (what, Rust, Python where it was measured)
+    let rows: [(&str, Spread, Option<Spread>); 6] = [
         (
-            "Redis, polled: a round trip",
-            d.redis().output.check_ns.median,
+            "own memory (floor)",
+            (&d.mmap.output.local_check_ns).into(),
+            Some((&py.floor).into()),
         ),
+        (
+            "RawValue: shared memory",
+            rust(&d.raw),
+            Some((&py.rawvalue).into()),
+        ),
+        ("mmap: mapped file", rust(&d.mmap), Some((&py.mmap).into())),
+        ("Redis, pushed", rust(&d.push), None),
+        (
+            "Manager: a round trip",
+            rust(&d.manager),
+            Some((&py.manager).into()),
+        ),
+        ("Redis, polled: a round trip", rust(d.redis()), py_redis),
     ];
-    svg(SIZE, |root| {
-        let n = bars.len() as f64;
+    let all = || {
+        rows.iter()
+            .flat_map(|(_, r, p)| std::iter::once(*r).chain(*p))
+    };
+    ensure!(
+        all().all(|s| s.min > 0.0 && s.max.is_finite()),
+        "a look took no time or forever: a log axis cannot show it"
+    );
+    let xs = decades(
+        all().map(|s| s.min).fold(f64::MAX, f64::min) / 2.0,
+        all().map(|s| s.max).fold(0.0, f64::max),
+    );
+    let python = format!(
+        "{} {}",
+        d.python.output.implementation, d.python.output.python
+    );
+    svg((SIZE.0, 460), |root| {
+        let n = rows.len() as f64;
         let mut chart = ChartBuilder::on(&root)
-            .caption("One look at the stop flag (log scale)", FONT)
+            .caption(
+                "One look at each stop flag, Rust and Python: median, min to max (log scale)",
+                FONT,
+            )
             .margin(16)
             .margin_right(40)
             .x_label_area_size(36)
             .y_label_area_size(10)
-            .build_cartesian_2d((0.1f64..1e6).log_scale(), 0f64..n)
+            .build_cartesian_2d(xs.clone().log_scale(), 0f64..n)
             .map_err(plot_error)?;
         chart
             .configure_mesh()
@@ -235,22 +273,56 @@ pub fn cost_per_look(d: &Data) -> anyhow::Result<String> {
             .label_style(FONT)
             .draw()
             .map_err(plot_error)?;
-        for (i, (name, ns)) in bars.iter().enumerate() {
-            let y = n - 1.0 - i as f64;
+        let dark_red = RGBColor(190, 30, 30);
+        for (who, colour) in [("Rust", BLUE), (python.as_str(), dark_red)] {
             chart
-                .draw_series([Rectangle::new(
-                    [(0.1, y + 0.2), (*ns, y + 0.8)],
-                    BLUE.mix(0.6).filled(),
-                )])
-                .map_err(plot_error)?;
-            let label = format!("{name}: {}", human_ns(*ns));
-            // Labels of short bars go beyond the bar's end, of long ones inside.
-            let x = if *ns < 1e3 { ns * 1.6 } else { 0.15 };
-            chart
-                .draw_series([Text::new(label, (x, y + 0.62), FONT)])
-                .map_err(plot_error)?;
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+                .map_err(plot_error)?
+                .label(who)
+                .legend(move |(x, y)| Circle::new((x + 8, y), 5, colour.filled()));
         }
-        Ok(())
+        for (i, (name, r, p)) in rows.iter().enumerate() {
+            let y = n - 1.0 - i as f64;
+            let mut label = format!("{name}: Rust {}", human_ns(r.median));
+            if let Some(p) = p {
+                label += &format!(", Python {}", human_ns(p.median));
+            }
+            chart
+                .draw_series([Text::new(label, (xs.start * 1.2, y + 0.8), FONT)])
+                .map_err(plot_error)?;
+            for (s, at, colour) in [(Some(*r), 0.55, BLUE), (*p, 0.3, dark_red)] {
+                let Some(s) = s else { continue };
+                let style = colour.stroke_width(2);
+                chart
+                    .draw_series([
+                        PathElement::new([(s.min, y + at), (s.max, y + at)], style),
+                        PathElement::new(
+                            [(s.min, y + at - 0.08), (s.min, y + at + 0.08)],
+                            style,
+                        ),
+                        PathElement::new(
+                            [(s.max, y + at - 0.08), (s.max, y + at + 0.08)],
+                            style,
+                        ),
+                    ])
+                    .map_err(plot_error)?;
+                chart
+                    .draw_series([Circle::new(
+                        (s.median, y + at),
+                        5,
+                        colour.filled(),
+                    )])
+                    .map_err(plot_error)?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(FONT)
+            .border_style(BLACK)
+            .background_style(WHITE)
+            .draw()
+            .map_err(plot_error)
     })
 }
 
@@ -378,27 +450,47 @@ fn speedup_by_task_cost(
     leg: fn(&Row) -> &Leg,
     py_leg: fn(&PyRow) -> &PyLeg,
 ) -> anyhow::Result<String> {
-    // (name, colour, [(task cost in ns, speedup)]): Python's line first.
+    // (name, colour, [(task cost in ns, speedup)], [(task cost, slowest
+    // round's speedup, fastest round's)]): Python's line first.
+    type Line<'a> = (&'a str, RGBColor, Vec<(f64, f64)>, Vec<(f64, f64, f64)>);
     let py = &d.python.output.queue.sweep;
-    let mut lines = vec![(
+    let mut lines: Vec<Line> = vec![(
         PYTHON_QUEUE,
         BLACK,
         (py.rows.iter())
             .map(|r| (r.task_ns.median, py_leg(r).speedup.median))
-            .collect::<Vec<_>>(),
+            .collect(),
+        (py.rows.iter())
+            .map(|r| {
+                let s = &py_leg(r).speedup;
+                (r.task_ns.median, s.min, s.max)
+            })
+            .collect(),
     )];
     let dark_green = RGBColor(0, 150, 0);
     for (q, colour) in d.queues.iter().zip([RED, BLUE, dark_green]) {
         let rows = &q.sweep.output.rows;
         let points = rows.iter().map(|r| (r.task_ns, leg(r).speedup)).collect();
-        lines.push((design_name(q.design), colour, points));
+        // The serial median over the slowest and the fastest round.
+        let spread = (rows.iter())
+            .map(|r| {
+                let (serial, wall) = (r.serial_ns.median, &leg(r).wall_ns);
+                (r.task_ns, serial / wall.max, serial / wall.min)
+            })
+            .collect();
+        lines.push((design_name(q.design), colour, points, spread));
     }
-    let all = || lines.iter().flat_map(|(.., points)| points.iter());
+    let all = || {
+        lines.iter().flat_map(|(_, _, points, spread)| {
+            let ends = spread.iter().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)]);
+            points.iter().copied().chain(ends)
+        })
+    };
     ensure!(
-        all().all(|&(x, y)| x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite()),
+        all().all(|(x, y)| x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite()),
         "a sweep has a task cost or speedup a log axis cannot show"
     );
-    let fold = |pick: fn(&(f64, f64)) -> f64| {
+    let fold = |pick: fn((f64, f64)) -> f64| {
         all()
             .map(pick)
             .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)))
@@ -411,7 +503,9 @@ fn speedup_by_task_cost(
     svg(SIZE, |root| {
         let mut chart = ChartBuilder::on(&root)
             .caption(
-                format!("Parallel against serial, by the cost of one task: {how}"),
+                format!(
+                    "Chapter 1's queues against serial, by task cost: {how} (median, min to max)"
+                ),
                 FONT,
             )
             .margin(16)
@@ -442,7 +536,7 @@ fn speedup_by_task_cost(
             .legend(move |(x, y)| {
                 DashedPathElement::new([(x, y), (x + 16, y)], 4, 2, even)
             });
-        for (name, colour, points) in lines {
+        for (name, colour, points, spread) in lines {
             chart
                 .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
                 .map_err(plot_error)?
@@ -450,11 +544,9 @@ fn speedup_by_task_cost(
                 .legend(move |(x, y)| {
                     PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
                 });
-            chart
-                .draw_series(
-                    points.iter().map(|&p| Circle::new(p, 4, colour.filled())),
-                )
-                .map_err(plot_error)?;
+            for (&(x, mid), &(_, lo, hi)) in points.iter().zip(&spread) {
+                whisker(&mut chart, (x, lo, mid, hi), 1.15, colour)?;
+            }
         }
         // Every line ends near its best speedup, to the right: the lower
         // right corner is free.

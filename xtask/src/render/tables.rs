@@ -470,41 +470,54 @@ pub fn sweep(d: &Data) -> anyhow::Result<String> {
     let names: Vec<&str> = std::iter::once("Python")
         .chain(Design::ALL.map(Design::name))
         .collect();
-    let mut head =
-        String::from("| numbers from | one task, Rust | one task, Python |");
-    for per in [1, batch] {
-        for name in &names {
-            head += &format!(" {name}, {per}/msg |");
-        }
-    }
-    let mut t = head + "\n|---|--:|--:|" + &"--:|".repeat(2 * names.len()) + "\n";
-    for (i, from) in sizes.iter().enumerate() {
-        let py_row = &py.rows[i];
-        let rows: Vec<&Row> =
-            d.queues.iter().map(|q| &q.sweep.output.rows[i]).collect();
-        let mut costs: Vec<f64> = rows.iter().map(|r| r.task_ns).collect();
-        costs.sort_by(f64::total_cmp);
+    // Two tables, one per way of sending, so that each fits a page.
+    let mut t = String::new();
+    for batched in [false, true] {
+        let per = if batched { batch } else { 1 };
         t += &format!(
-            "| {} | {} | {} |",
-            number(*from),
-            human_ns(costs[costs.len() / 2]),
-            human_ns(py_row.task_ns.median)
+            "{}Speedup with {per} per message:\n\n| numbers from | a task, Rust | a task, Python |",
+            if batched { "\n" } else { "" }
         );
-        let py_cell = |leg: &crate::data::PyLeg| {
-            verdict::speedup((&py_row.serial_ns).into(), (&leg.wall_ns).into())
-        };
-        let cell = |r: &Row, leg: &work_queue::Leg| {
-            verdict::speedup((&r.serial_ns).into(), (&leg.wall_ns).into())
-        };
-        t += &format!(" {} |", py_cell(&py_row.unbatched));
-        for r in &rows {
-            t += &format!(" {} |", cell(r, &r.unbatched));
+        for name in &names {
+            t += &format!(" {name} |");
         }
-        t += &format!(" {} |", py_cell(&py_row.batched));
-        for r in &rows {
-            t += &format!(" {} |", cell(r, &r.batched));
+        t += &format!("\n|---|--:|--:|{}\n", "--:|".repeat(names.len()));
+        for (i, from) in sizes.iter().enumerate() {
+            let py_row = &py.rows[i];
+            let rows: Vec<&Row> =
+                d.queues.iter().map(|q| &q.sweep.output.rows[i]).collect();
+            let mut costs: Vec<f64> = rows.iter().map(|r| r.task_ns).collect();
+            costs.sort_by(f64::total_cmp);
+            t += &format!(
+                "| {} | {} | {} |",
+                number(*from),
+                human_ns(costs[costs.len() / 2]),
+                human_ns(py_row.task_ns.median)
+            );
+            let py_leg = if batched {
+                &py_row.batched
+            } else {
+                &py_row.unbatched
+            };
+            t += &format!(
+                " {} |",
+                verdict::speedup_short(
+                    (&py_row.serial_ns).into(),
+                    (&py_leg.wall_ns).into()
+                )
+            );
+            for r in &rows {
+                let leg = if batched { &r.batched } else { &r.unbatched };
+                t += &format!(
+                    " {} |",
+                    verdict::speedup_short(
+                        (&r.serial_ns).into(),
+                        (&leg.wall_ns).into()
+                    )
+                );
+            }
+            t += "\n";
         }
-        t += "\n";
     }
     let cross = |unbatched: Option<f64>, batched: Option<f64>| {
         let at = |ns: Option<f64>| match ns {
@@ -520,7 +533,8 @@ pub fn sweep(d: &Data) -> anyhow::Result<String> {
     let workers = d.queues[0].sweep.output.workers;
     t += &format!(
         "\nSpeedup is serial time over parallel time ({workers} workers), medians of the \
-         rounds; above 1x the queue paid off. A task is one number checked serially \
+         rounds; above 1x the queue paid off. A ~ marks a speedup within noise: the \
+         serial and the parallel rounds overlapped, so neither was faster. A task is one number checked serially \
          (the serial median over the numbers): Rust's is the middle of the three \
          designs' sweeps, Python's its own.\n\n- {PYTHON_QUEUE}: {}\n",
         cross(py.crossover_unbatched_ns, py.crossover_batched_ns)
@@ -962,7 +976,7 @@ pub fn manager_claims(d: &Data) -> anyhow::Result<String> {
         k_big.output.workers,
         c.per_worker,
         lost_updates(c.racy, c),
-        c.expected,
+        count(c.expected),
         lost_updates(c.atomic, c),
     );
     t += &format!("\n{}\n", stamp(k_big));
@@ -971,8 +985,8 @@ pub fn manager_claims(d: &Data) -> anyhow::Result<String> {
 
 /// Updates lost by a counter that should have reached `c.expected` and
 /// ended at `got`.
-fn lost_updates(got: u64, c: &Counted) -> u64 {
-    c.expected.saturating_sub(got)
+fn lost_updates(got: u64, c: &Counted) -> String {
+    count(c.expected.saturating_sub(got))
 }
 
 /// The summary: every flag on the same search, measured in one run of
@@ -986,15 +1000,20 @@ pub fn tradeoffs(d: &Data) -> anyhow::Result<String> {
         format!("{} / {}", human_ns(l.median), human_ns(l.p99))
     };
     let (m, raw_counted) = (manager.counted()?, d.raw_count.counted()?);
+    // Two tables, so that each reads at the width of a page: the text's
+    // words beside what can go wrong, then the figures.
     let mut t = String::from(
-        "| the flag | one look | a look every | flag overhead | parallel search | stop latency p50 / p99 | what can go wrong | scope | the text's rating |\n|---|--:|--:|--:|--:|--:|---|---|---|\n",
+        "| the flag | the text's rating | scope | what can go wrong |\n|---|---|---|---|\n",
     );
-    t += &format!(
-        "| none: never looking | | | | {} | never stops early | nothing: it cannot stop early either | | |\n",
+    let mut figures = String::from(
+        "| the flag | one look | a look every | flag overhead | parallel search | stop latency p50 / p99 |\n|---|--:|--:|--:|--:|--:|\n",
+    );
+    figures += &format!(
+        "| none: never looking | | | | {} | never stops early |\n",
         human_ns(mmap.unchecked_ns()?.median),
     );
-    t += &format!(
-        "| floor: an atomic in the worker's own memory | {} | | | | | | one process | |\n",
+    figures += &format!(
+        "| floor: an atomic in the worker's own memory | {} | | | | |\n",
         human_ns(mmap.output.local_check_ns.median),
     );
     let rows: [(&str, &Measured<flag::Report>, String, &str, &str); 5] = [
@@ -1004,7 +1023,7 @@ pub fn tradeoffs(d: &Data) -> anyhow::Result<String> {
             format!(
                 "get-then-set through a proxy lost {} of {} updates",
                 lost_updates(m.racy, m),
-                m.expected
+                count(m.expected)
             ),
             "one machine",
             "slow, safe, local",
@@ -1015,7 +1034,7 @@ pub fn tradeoffs(d: &Data) -> anyhow::Result<String> {
             format!(
                 "load-then-store lost {} of {} updates; the one-way flag itself cannot go wrong",
                 lost_updates(raw_counted.racy, raw_counted),
-                raw_counted.expected
+                count(raw_counted.expected)
             ),
             "one machine",
             "fast, unsafe, local",
@@ -1040,22 +1059,24 @@ pub fn tradeoffs(d: &Data) -> anyhow::Result<String> {
             push,
             "as polled; stop latency at the scheduler's mercy".into(),
             "any machine that reaches the server",
-            "",
+            "(not in the text)",
         ),
     ];
     for (name, v, wrong, scope, rating) in &rows {
-        t += &format!(
-            "| {name} | {} | {} | {} | {} | {} | {wrong} | {scope} | {rating} |\n",
+        t += &format!("| {name} | {rating} | {scope} | {wrong} |\n");
+        figures += &format!(
+            "| {name} | {} | {} | {} | {} | {} |\n",
             human_ns(look(v)),
-            v.output.check_every,
+            count(v.output.check_every),
             overhead(v)?,
             human_ns(v.output.parallel_ns.median),
             stop(v),
         );
     }
     t += &format!(
-        "\n{} workers, the prime case ({}), every flag at its chapter's default interval. \
-         Times are medians.\n\n",
+        "\nMeasured:\n\n{figures}\n{} workers, the prime case ({}), every flag at its chapter's default \
+         interval. Times are medians; an overhead says \"within noise\" where the searches \
+         with and without looking overlap.\n\n",
         mmap.output.workers, mmap.output.n
     );
     // Where the measurement and the text part ways, said from the numbers.
@@ -1080,15 +1101,19 @@ pub fn tradeoffs(d: &Data) -> anyhow::Result<String> {
          through an atomic is safe; a counter bumped by load-then-store lost {} of {} \
          updates.\n",
         lost_updates(raw_counted.racy, raw_counted),
-        raw_counted.expected
+        count(raw_counted.expected)
     );
     t += &format!(
         "- *Manager safe*: each request is atomic, a sequence of requests is not: \
          get-then-set lost {} of {} updates.\n",
         lost_updates(m.racy, m),
-        m.expected
+        count(m.expected)
     );
-    t += &format!("\n{}\n", stamp(manager));
+    let docs = [manager, raw, &d.raw_count, mmap, redis, push];
+    t += &format!(
+        "\n{}\n",
+        credits(&docs.map(|m| (&m.stamp, m.command.as_str())))
+    );
     Ok(t)
 }
 
@@ -1183,39 +1208,50 @@ pub fn python(d: &Data) -> anyhow::Result<String> {
         "| | Rust, measured here | {} {}, measured here | Python over Rust |\n|---|--:|--:|--:|\n",
         py.implementation, py.python,
     );
-    // Python's figure, or why there is none.
-    let mut row = |what: &str, rust: f64, python: Result<f64, &str>| {
+    // Python's figure and the ratio of the medians with its verdict, or
+    // why there is none.
+    let mut row = |what: &str, rust: Spread, python: Result<Spread, &str>| {
         let cell = match python {
-            Ok(p) => format!("{} | {}", human_ns(p), ratio(p / rust)),
+            Ok(p) => {
+                let said = match verdict::compare(p, rust) {
+                    verdict::Verdict::Above => "Python slower".to_string(),
+                    verdict::Verdict::Below => "Python faster".to_string(),
+                    verdict::Verdict::WithinNoise => "within noise".to_string(),
+                    verdict::Verdict::TooFewRepeats => "too few repeats".to_string(),
+                };
+                format!(
+                    "{} | {} ({said})",
+                    with_spread(p, human_ns),
+                    ratio(p.median / rust.median)
+                )
+            }
             Err(why) => format!("not run: {why} | "),
         };
-        t += &format!("| {what} | {} | {cell} |\n", human_ns(rust));
+        t += &format!("| {what} | {} | {cell} |\n", with_spread(rust, human_ns));
     };
+    let look =
+        |m: &Measured<flag::Report>| -> Spread { (&m.output.check_ns).into() };
     row(
         "one look: a local variable (Python) / an atomic in own memory (Rust)",
-        mmap.output.local_check_ns.median,
-        Ok(looks.floor.median),
+        (&mmap.output.local_check_ns).into(),
+        Ok((&looks.floor).into()),
     );
     row(
         "one look: RawValue",
-        raw.output.check_ns.median,
-        Ok(looks.rawvalue.median),
+        look(raw),
+        Ok((&looks.rawvalue).into()),
     );
-    row(
-        "one look: mmap",
-        mmap.output.check_ns.median,
-        Ok(looks.mmap.median),
-    );
+    row("one look: mmap", look(mmap), Ok((&looks.mmap).into()));
     row(
         "one look: Manager.Value (a round trip)",
-        manager.output.check_ns.median,
-        Ok(looks.manager.median),
+        look(manager),
+        Ok((&looks.manager).into()),
     );
     row(
         "one look: Redis GET (a round trip)",
-        redis.output.check_ns.median,
+        look(redis),
         match &looks.redis {
-            PyRedisLook::Ran { summary } => Ok(summary.median),
+            PyRedisLook::Ran { summary } => Ok(summary.into()),
             PyRedisLook::NotRun { not_run } => Err(not_run.as_str()),
         },
     );
@@ -1234,8 +1270,8 @@ pub fn python(d: &Data) -> anyhow::Result<String> {
         );
         row(
             &format!("a queue, {} per message: overhead per task", python.batch),
-            r.overhead_per_task_ns,
-            Ok(python.overhead_per_task_ns.median),
+            rust.overhead_per_task_ns(),
+            Ok((&python.overhead_per_task_ns).into()),
         );
     }
     t += &format!(
@@ -1246,7 +1282,9 @@ pub fn python(d: &Data) -> anyhow::Result<String> {
         count(q.tasks),
         number(q.from),
         py.queue.workers,
-        stamp(manager),
+        credits(
+            &[manager, raw, mmap, redis].map(|m| (&m.stamp, m.command.as_str()))
+        ),
         queue_stamps(&[Ch1Doc::run(&pipe.tiny_1), Ch1Doc::run(&pipe.tiny_64)]),
         stamp(&d.python),
     );
@@ -1267,7 +1305,7 @@ pub fn ns_per_candidate(d: &Data) -> f64 {
 pub fn stop_latency(d: &Data) -> anyhow::Result<String> {
     let per = ns_per_candidate(d);
     let mut t = String::from(
-        "| a look every | workers per core | half an interval of work | stop latency p50 | p99 | fastest | slowest | the interval's share of the p50 |\n|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+        "| a look every | workers per core | half an interval of work | stop latency p50 | p99 | fastest | interval's share of p50 |\n|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     let mut docs = Vec::new();
     let mut seen = Vec::new();
@@ -1281,14 +1319,13 @@ pub fn stop_latency(d: &Data) -> anyhow::Result<String> {
         let l = &v.stop_latency_ns;
         let half = v.check_every as f64 / 2.0 * per;
         t += &format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {:.1}% |\n",
+            "| {} | {} | {} | {} | {} | {} | {:.1}% |\n",
             count(v.check_every),
             per_core(v.workers, m.stamp.cores),
             human_ns(half),
             human_ns(l.median),
             human_ns(l.p99),
             human_ns(l.min),
-            human_ns(l.max),
             half / l.median * 100.0,
         );
         docs.push(m);

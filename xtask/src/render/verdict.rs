@@ -57,6 +57,18 @@ pub fn speedup(serial: Spread, parallel: Spread) -> String {
     format!("{} ({said})", ratio(x))
 }
 
+/// The same verdict in a narrow cell: the ratio alone where it is beyond
+/// noise (above 1x faster, below slower), "~1.02x" within noise, "1.02x?"
+/// from too few repeats.
+pub fn speedup_short(serial: Spread, parallel: Spread) -> String {
+    let x = ratio(serial.median / parallel.median);
+    match compare(parallel, serial) {
+        Verdict::Below | Verdict::Above => x,
+        Verdict::WithinNoise => format!("~{x}"),
+        Verdict::TooFewRepeats => format!("{x}?"),
+    }
+}
+
 /// What looking at a flag added to a search, as every table writes it:
 /// the difference of the medians in percent of the search never looking,
 /// and the verdict, "+30.8%", "+0.4% (within noise)", "+3336.1% (one run)".
