@@ -38,6 +38,7 @@ pub fn check() -> anyhow::Result<()> {
     }
     problems.extend(check_measured());
     problems.extend(check_hpp_figures(&markdown)?);
+    problems.extend(crate::numbers::check(&markdown)?);
     problems.extend(crate::commands::check(&markdown)?);
     if !problems.is_empty() {
         bail!(
@@ -261,7 +262,7 @@ fn hpp_needles(hpp: &Hpp) -> Vec<String> {
 
 /// Whether `line` holds `number` as a number of its own: not inside a
 /// longer one ("11.23" does not hold "1.23", nor "1.234").
-fn contains_number(line: &str, number: &str) -> bool {
+pub fn contains_number(line: &str, number: &str) -> bool {
     line.match_indices(number).any(|(at, _)| {
         let before = line[..at].chars().next_back();
         let mut after = line[at + number.len()..].chars();
@@ -338,6 +339,13 @@ mod tests {
     fn no_page_and_no_renderer_types_an_hpp_figure() {
         let markdown = markdown_files(&root().join("book/src")).unwrap();
         let problems = check_hpp_figures(&markdown).unwrap();
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn no_page_types_a_figure_by_hand() {
+        let markdown = markdown_files(&root().join("book/src")).unwrap();
+        let problems = crate::numbers::check(&markdown).unwrap();
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 

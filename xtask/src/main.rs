@@ -11,12 +11,14 @@
 //   main -> ci -> book (the checks) -> render (tables, charts) -> data
 //   main -> measure (runs the programs, writes files) -> render, data
 //   book -> commands (runs every command the book shows)
+//   book -> numbers (no figure typed into prose)
 //   workspace (the root folder, running a command) under them all
 mod book;
 mod ci;
 mod commands;
 mod data;
 mod measure;
+mod numbers;
 mod render;
 mod workspace;
 

@@ -127,6 +127,19 @@ impl Hpp {
         let v = &hpp.prime_validation;
         let n = v.numbers.len();
         for variant in &v.variants {
+            // The plotting script names each list after the script that
+            // timed it; the tables say so.
+            let stem = (variant.timed_by.rsplit('/').next())
+                .and_then(|f| f.strip_suffix(".py"))
+                .unwrap_or_default();
+            anyhow::ensure!(
+                variant.list == format!("times_{stem}"),
+                "{}: {}'s list {} is not named after {}",
+                file.display(),
+                variant.key,
+                variant.list,
+                variant.timed_by
+            );
             anyhow::ensure!(
                 variant.seconds.len() == n,
                 "{}: {} has {} figures for {n} numbers",

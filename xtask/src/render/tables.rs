@@ -832,7 +832,7 @@ pub fn local_flag_claims(d: &Data) -> anyhow::Result<String> {
             (&mmap.output.check_ns).into()
         ),
     );
-    t += &format!("\n{}\n", stamp(raw));
+    t += &format!("\n{}\n", credits(&[flag_run(raw), flag_run(mmap)]));
     Ok(t)
 }
 
@@ -935,7 +935,10 @@ pub fn redis_claims(d: &Data) -> anyhow::Result<String> {
         human_ns(poll_1000.output.stop_latency_ns.median),
         human_ns(push.output.stop_latency_ns.median),
     );
-    t += &format!("\n{}\n\n{}\n", stamp(poll_default), stamp(&d.redis_floor));
+    let mut runs: Vec<(&Stamp, &str)> = d.polls.iter().map(flag_run).collect();
+    runs.extend([flag_run(push), flag_run(&d.manager), flag_run(&d.mmap)]);
+    runs.push((&d.redis_floor.stamp, d.redis_floor.command.as_str()));
+    t += &format!("\n{}\n", credits(&runs));
     Ok(t)
 }
 
@@ -979,7 +982,7 @@ pub fn manager_claims(d: &Data) -> anyhow::Result<String> {
         count(c.expected),
         lost_updates(c.atomic, c),
     );
-    t += &format!("\n{}\n", stamp(k_big));
+    t += &format!("\n{}\n", credits(&[flag_run(k_small), flag_run(k_big)]));
     Ok(t)
 }
 
@@ -1194,7 +1197,16 @@ pub fn rules(d: &Data) -> anyhow::Result<String> {
     for (rule, evidence) in rows {
         t += &format!("| {rule} | {evidence} |\n");
     }
-    t += &format!("\n{}\n", ch1_stamps(d, &[Ch1::Sweeps, Ch1::Tiny]));
+    let mut runs: Vec<(&Stamp, &str)> = [mmap, redis, push, k_small, k_big]
+        .into_iter()
+        .map(flag_run)
+        .collect();
+    runs.push((&d.compare.stamp, d.compare.command.as_str()));
+    t += &format!(
+        "\n{}\n\n{}\n",
+        ch1_stamps(d, &[Ch1::Sweeps, Ch1::Tiny]),
+        credits(&runs)
+    );
     Ok(t)
 }
 
@@ -1289,6 +1301,11 @@ pub fn python(d: &Data) -> anyhow::Result<String> {
         stamp(&d.python),
     );
     Ok(t)
+}
+
+/// A flag run's stamp and command, for [`credits`].
+fn flag_run(m: &Measured<flag::Report>) -> (&Stamp, &str) {
+    (&m.stamp, m.command.as_str())
 }
 
 /// Nanoseconds of work per candidate on the prime case: the mmap flag's
@@ -1444,26 +1461,29 @@ pub fn hpp(d: &Data) -> anyhow::Result<String> {
     for n in &v.numbers {
         t += &format!(" {} |", n.label);
     }
-    t += " timed by |\n|---|";
+    t += "\n|---|";
     t += &"--:|".repeat(v.numbers.len());
-    t += "---|\n";
+    t += "\n";
+    // The sources in a table of their own: file names do not wrap.
+    let mut sources = String::from("| variant | timed by |\n|---|---|\n");
     for variant in &v.variants {
         t += &format!("| {} |", variant.name);
         for s in &variant.seconds {
             t += &format!(" {} |", seconds(*s));
         }
-        t += &format!(
-            " {}, list `{}` |\n",
-            h.link(&variant.timed_by),
-            variant.list
-        );
+        t += "\n";
+        sources +=
+            &format!("| {} | {} |\n", variant.name, h.link(&variant.timed_by));
     }
+    t += &format!("\n{sources}");
     let numbers: Vec<String> = (v.numbers.iter())
         .map(|n| format!("{} {}", n.label, n.n))
         .collect();
     t += &format!(
         "\nSeconds to check one number with a Pool of {} processes, a look at the \
-         flag every {} candidates; each figure is {}. The numbers: {}.\n\n",
+         flag every {} candidates; each figure is {}. Each row's seconds are copied \
+         from the list named after the script that timed it (`times_` and the \
+         script's name) in the plotting script named below. The numbers: {}.\n\n",
         v.processes,
         v.check_every,
         v.statistic,
