@@ -7,7 +7,7 @@
 //! `mdbook build` as a failure.
 
 use crate::data::{
-    self, Data, MEASUREMENTS, PYTHON, REDIS_FLOOR, RTT_PLANS, measured_dir,
+    self, Data, Hpp, MEASUREMENTS, PYTHON, REDIS_FLOOR, RTT_PLANS, measured_dir,
 };
 use crate::render::RENDERED;
 use crate::workspace::root;
@@ -37,6 +37,8 @@ pub fn check() -> anyhow::Result<()> {
         }
     }
     problems.extend(check_measured());
+    problems.extend(check_hpp_figures(&markdown)?);
+    problems.extend(crate::numbers::check(&markdown)?);
     problems.extend(crate::commands::check(&markdown)?);
     if !problems.is_empty() {
         bail!(
@@ -189,6 +191,106 @@ fn check_measured() -> Vec<String> {
     problems
 }
 
+/// Every figure of `book/data/hpp.json` reaches the book through that file:
+/// none is typed into a page's prose (anything outside `measured/`) or into
+/// the code under `xtask/src` that renders the tables. Reported as
+/// `file:line: figure`.
+fn check_hpp_figures(markdown: &[PathBuf]) -> anyhow::Result<Vec<String>> {
+    let hpp = Hpp::load()?;
+    let needles = hpp_needles(&hpp);
+    let measured = measured_dir();
+    let mut files: Vec<PathBuf> = (markdown.iter())
+        .filter(|p| !p.starts_with(&measured))
+        .cloned()
+        .collect();
+    files.extend(rust_files(&root().join("xtask/src"))?);
+    let mut problems = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file)?;
+        let name = file.strip_prefix(root()).unwrap_or(&file).display();
+        for (i, line) in text.lines().enumerate() {
+            for needle in &needles {
+                let place = format!("{name}:{}", i + 1);
+                if contains_number(line, needle)
+                    && !temporarily_allowed(&place, needle)
+                {
+                    problems.push(format!(
+                        "{place}: {needle}: a figure of High Performance Python typed \
+                         by hand; include measured/hpp.md or render it from \
+                         book/data/hpp.json"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// TEMPORARY, to be emptied when the branches merge: lines, as `file:line`,
+/// of pages that another branch (issue 14's prose) is rewriting at the same
+/// time, whose numbers are not checked. Nothing of this branch's own is here.
+const TEMPORARY: &[&str] = &[
+    "book/src/01-work-queue.md:338",
+    "book/src/01-work-queue.md:339",
+];
+
+/// Whether the line at `place` is on the [`TEMPORARY`] list.
+fn temporarily_allowed(place: &str, _number: &str) -> bool {
+    TEMPORARY.contains(&place)
+}
+
+/// How a page would quote each of HPP's figures: with two decimals as the
+/// text quotes its seconds ("1.23"); whole seconds with their unit ("60 s"),
+/// and bare when they have three digits ("120"); the tiny figures as
+/// written ("0.000321").
+fn hpp_needles(hpp: &Hpp) -> Vec<String> {
+    let mut needles = Vec::new();
+    for f in hpp.figures() {
+        if f.fract() == 0.0 {
+            needles.push(format!("{f:.0} s"));
+            if f >= 100.0 {
+                needles.push(format!("{f:.0}"));
+            }
+        } else if f >= 0.01 {
+            needles.push(format!("{f:.2}"));
+        } else if f >= 0.0001 {
+            needles.push(format!("{f}"));
+        }
+    }
+    needles.sort();
+    needles.dedup();
+    needles
+}
+
+/// Whether `line` holds `number` as a number of its own: not inside a
+/// longer one ("11.23" does not hold "1.23", nor "1.234").
+pub fn contains_number(line: &str, number: &str) -> bool {
+    line.match_indices(number).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let mut after = line[at + number.len()..].chars();
+        let digit_or_point =
+            |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit() || c == '.');
+        let (next, then) = (after.next(), after.next());
+        let longer = next.is_some_and(|c| c.is_ascii_digit())
+            || (next == Some('.') && then.is_some_and(|c| c.is_ascii_digit()));
+        !digit_or_point(before) && !longer
+    })
+}
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            out.extend(rust_files(&path)?);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    Ok(out)
+}
+
 fn mdbook_build() -> anyhow::Result<()> {
     let out = Command::new("mdbook")
         .args(["build", "book"])
@@ -210,6 +312,44 @@ fn mdbook_build() -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_is_found_only_as_a_number_of_its_own() {
+        assert!(contains_number("took 1.23 s", "1.23"));
+        assert!(contains_number("(1.23)", "1.23"));
+        assert!(contains_number("1.23.", "1.23"));
+        assert!(!contains_number("took 11.23 s", "1.23"));
+        assert!(!contains_number("took 1.234 s", "1.23"));
+        assert!(!contains_number("1109 and 1110", "110"));
+    }
+
+    #[test]
+    fn hpp_figures_are_looked_for_as_a_page_would_quote_them() {
+        let hpp = Hpp::load().unwrap();
+        let needles = hpp_needles(&hpp);
+        for f in hpp.figures().into_iter().filter(|f| *f >= 0.01) {
+            let quoted = if f.fract() == 0.0 {
+                format!("{f:.0} s")
+            } else {
+                format!("{f:.2}")
+            };
+            assert!(needles.contains(&quoted), "{quoted} not looked for");
+        }
+    }
+
+    #[test]
+    fn no_page_and_no_renderer_types_an_hpp_figure() {
+        let markdown = markdown_files(&root().join("book/src")).unwrap();
+        let problems = check_hpp_figures(&markdown).unwrap();
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn no_page_types_a_figure_by_hand() {
+        let markdown = markdown_files(&root().join("book/src")).unwrap();
+        let problems = crate::numbers::check(&markdown).unwrap();
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
 
     #[test]
     fn every_measured_file_has_a_name_of_its_own() {

@@ -13,12 +13,14 @@
 //! names the file (see [`Measured::overhead_pct`]).
 
 mod files;
+pub mod hpp;
 mod rtt;
 
 pub use files::{
-    MEASUREMENTS, Measurement, PYTHON, PYTHON_CMD, REDIS_BIN, REDIS_FLOOR,
-    REDIS_FLOOR_ARGS, queue_file,
+    LATENCY_INTERVALS, LATENCY_WORKERS, MEASUREMENTS, Measurement, PYTHON,
+    PYTHON_CMD, REDIS_BIN, REDIS_FLOOR, REDIS_FLOOR_ARGS, queue_file,
 };
+pub use hpp::Hpp;
 pub use rtt::{
     CHAPTER_INTERVALS, DEFAULT_INTERVAL, Distance, Path, Plan, RTT_PLANS, Run,
 };
@@ -105,13 +107,6 @@ impl Measured<flag::Report> {
         (self.output.unchecked_ns.as_ref()).with_context(|| self.not_prime())
     }
 
-    /// What looking at the flag added to the search, in percent (see
-    /// [`flag::Report::overhead_pct`]); an error naming the file if the
-    /// search never looking was not timed.
-    pub fn overhead_pct(&self) -> anyhow::Result<f64> {
-        (self.output.overhead_pct()).with_context(|| self.not_prime())
-    }
-
     fn not_prime(&self) -> String {
         format!("{} has no `unchecked_ns`: not the prime case", self.file)
     }
@@ -148,6 +143,12 @@ pub struct Data {
     /// polled every 1000, 10,000, 100,000 (the default) and 1,000,000
     /// candidates.
     pub polls: [Measured<flag::Report>; 4],
+    /// `05-latency-k10.json` to `05-latency-k10000000.json`: the mmap flag's
+    /// stop latency at each of [`LATENCY_INTERVALS`], one worker per core.
+    pub latency_by_interval: [Measured<flag::Report>; 4],
+    /// `05-latency-w1.json` to `05-latency-w8.json`: the same at the default
+    /// interval with each of [`LATENCY_WORKERS`] workers.
+    pub latency_by_workers: [Measured<flag::Report>; 4],
     /// `06-push-k1000.json`: the Redis flag pushed, read every 1000.
     pub push: Measured<flag::Report>,
     /// `07-prime.json`: the stop as a message, at its default interval.
@@ -164,6 +165,9 @@ pub struct Data {
     /// `06-rtt-*.json`: chapter 6 at each distance of [`RTT_PLANS`], nearest
     /// first.
     pub distances: Vec<Measured<Distance>>,
+    /// `book/data/hpp.json`: the figures *High Performance Python* published,
+    /// not measured here.
+    pub hpp: Hpp,
 }
 
 impl Data {
@@ -176,6 +180,22 @@ impl Data {
             load("06-poll-k100000.json")?,
             load("06-poll-k1000000.json")?,
         ];
+        let latency = |name: String, check: &dyn Fn(&flag::Report) -> bool| {
+            let m: Measured<flag::Report> = load(&name)?;
+            ensure!(
+                check(&m.output),
+                "{name} was not run as its name says: rerun `cargo xtask measure`"
+            );
+            Ok::<_, anyhow::Error>(m)
+        };
+        let [k0, k1, k2, k3] = LATENCY_INTERVALS.map(|k| {
+            latency(format!("05-latency-k{k}.json"), &move |r| {
+                r.check_every == k
+            })
+        });
+        let [w0, w1, w2, w3] = LATENCY_WORKERS.map(|w| {
+            latency(format!("05-latency-w{w}.json"), &move |r| r.workers == w)
+        });
         let [broker, pipe, shm] = Design::ALL;
         Ok(Data {
             queues: [
@@ -205,12 +225,28 @@ impl Data {
                 .iter()
                 .map(|p| load(p.file))
                 .collect::<Result<_, _>>()?,
+            latency_by_interval: [k0?, k1?, k2?, k3?],
+            latency_by_workers: [w0?, w1?, w2?, w3?],
+            hpp: Hpp::load()?,
         })
     }
 
     /// Chapter 6's flag polled at its default interval (100,000).
     pub fn redis(&self) -> &Measured<flag::Report> {
         &self.polls[2]
+    }
+
+    /// The stop-latency runs with each of [`LATENCY_WORKERS`] workers; where
+    /// one repeats a run of the interval sweep (same interval, same
+    /// workers), that run instead, so that one setting has one figure.
+    pub fn latency_workers(&self) -> [&Measured<flag::Report>; 4] {
+        self.latency_by_workers.each_ref().map(|w| {
+            let same = |k: &&Measured<flag::Report>| {
+                (k.output.check_every, k.output.workers)
+                    == (w.output.check_every, w.output.workers)
+            };
+            self.latency_by_interval.iter().find(same).unwrap_or(w)
+        })
     }
 
     /// Chapter 1's measurements of one design.
@@ -327,6 +363,17 @@ pub struct Spread {
     pub min: f64,
     /// The largest.
     pub max: f64,
+}
+
+impl From<&Summary> for Spread {
+    fn from(s: &Summary) -> Spread {
+        Spread {
+            n: s.n,
+            median: s.median,
+            min: s.min,
+            max: s.max,
+        }
+    }
 }
 
 impl From<&PySummary> for Spread {
@@ -625,7 +672,7 @@ mod tests {
     fn an_option_a_table_needs_names_the_file() {
         let mut early: Measured<flag::Report> = load("05-early.json").unwrap();
         early.output.unchecked_ns = None;
-        let e = early.overhead_pct().unwrap_err();
+        let e = early.unchecked_ns().unwrap_err();
         assert!(e.to_string().contains("05-early.json"), "{e}");
     }
 }

@@ -15,6 +15,7 @@
 //   main -> measure (runs the programs, writes files) -> render, data
 //   measure -> distance (chapter 6 at a distance) -> netns, relay
 //   book -> commands (runs every command the book shows)
+//   book -> numbers (no figure typed into prose)
 //   workspace (the root folder, running a command) under them all
 mod book;
 mod ci;
@@ -24,6 +25,7 @@ mod distance;
 mod exercises;
 mod measure;
 mod netns;
+mod numbers;
 mod relay;
 mod render;
 mod workspace;

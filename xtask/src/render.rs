@@ -10,6 +10,7 @@ mod distance;
 pub mod fraud;
 pub mod message;
 pub mod tables;
+pub mod verdict;
 
 use crate::data::Data;
 
@@ -33,8 +34,11 @@ pub const RENDERED: &[(&str, Render)] = &[
     ("07-verdict.md", message::message_verdict),
     ("fraud-vs-prime.md", fraud::fraud),
     ("06-rtt.md", distance::table),
+    ("hpp.md", tables::hpp),
+    ("stop-latency.md", tables::stop_latency),
     ("cost-per-look.svg", charts::cost_per_look),
     ("check-interval.svg", charts::check_interval),
+    ("stop-latency.svg", charts::stop_latency),
     ("queue-cost.svg", charts::queue_cost),
     ("queue-cost-batched.svg", charts::queue_cost_batched),
     ("06-rtt.svg", distance::chart),

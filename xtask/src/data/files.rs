@@ -164,14 +164,15 @@ macro_rules! killed {
 const DEADLOCK: &[&str] = &["--join-first", "--from", "1000000", "--to", "1100000"];
 
 /// Chapter 6's sweep of the check interval on the prime case, where every
-/// look is overhead; the dearest settings are searched once.
+/// look is overhead; even the dearest setting is searched three times, the
+/// fewest repeats a verdict is drawn from (`render::verdict::MIN_REPEATS`).
 const POLL_K1000: &[&str] = &[
     "--case",
     "prime",
     "--check-every",
     "1000",
     "--repeats",
-    "1",
+    "3",
     "--trials",
     "20",
 ];
@@ -221,6 +222,53 @@ const PUSH_K1000: &[&str] = &[
 /// candidates, where a look at shared memory costs nothing.
 const MESSAGE_K1000: &[&str] =
     &["--case", "prime", "--check-every", "1000", "--repeats", "7"];
+/// What sets stop latency: the mmap flag's latency trials alone (one
+/// search, the early case, then 100 raises of the flag), at a look every
+/// `$k` candidates with one worker per core. `05-latency-k$k.json`.
+macro_rules! latency_every {
+    ($k:literal) => {
+        Measurement::of(
+            concat!("05-latency-k", $k, ".json"),
+            "05-mmap-flag",
+            &[
+                "--case",
+                "early",
+                "--repeats",
+                "1",
+                "--trials",
+                "100",
+                "--check-every",
+                $k,
+            ],
+        )
+    };
+}
+
+/// The same at the default interval with `$w` workers, however many cores
+/// there are: `05-latency-w$w.json`.
+macro_rules! latency_workers {
+    ($w:literal) => {
+        Measurement::of(
+            concat!("05-latency-w", $w, ".json"),
+            "05-mmap-flag",
+            &[
+                "--case",
+                "early",
+                "--repeats",
+                "1",
+                "--trials",
+                "100",
+                "--workers",
+                $w,
+            ],
+        )
+    };
+}
+
+/// The check intervals and worker counts of the stop-latency runs, as the
+/// files are named.
+pub const LATENCY_INTERVALS: [u64; 4] = [10, 1000, 100_000, 10_000_000];
+pub const LATENCY_WORKERS: [usize; 4] = [1, 2, 4, 8];
 
 /// One worker sleeping 5 ms per number, on numbers that take the others tens
 /// of microseconds: both take tasks, in very different numbers.
@@ -290,7 +338,7 @@ pub const MEASUREMENTS: &[Measurement] = &[
             "--check-every",
             "1000",
             "--repeats",
-            "1",
+            "3",
             "--trials",
             "10",
         ],
@@ -303,6 +351,14 @@ pub const MEASUREMENTS: &[Measurement] = &[
     Measurement::of("05-prime.txt", "05-mmap-flag", PRIME),
     Measurement::of("05-prime.json", "05-mmap-flag", PRIME),
     Measurement::of("05-early.json", "05-mmap-flag", &["--case", "early"]),
+    latency_every!("10"),
+    latency_every!("1000"),
+    latency_every!("100000"),
+    latency_every!("10000000"),
+    latency_workers!("1"),
+    latency_workers!("2"),
+    latency_workers!("4"),
+    latency_workers!("8"),
     Measurement::of("06-default.txt", "06-redis-flag", &[]),
     Measurement::of("06-poll-k1000.json", "06-redis-flag", POLL_K1000),
     Measurement::of("06-poll-k10000.json", "06-redis-flag", POLL_K10000),

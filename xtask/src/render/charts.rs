@@ -4,7 +4,7 @@
 //! of `cargo xtask measure` redraws them, and the book's checks redraw them to
 //! confirm the committed files are current.
 
-use crate::data::{Data, PyLeg, PyRow};
+use crate::data::{Data, PyLeg, PyRedisLook, PyRow, Spread};
 use crate::render::tables::{PYTHON_QUEUE, design_name};
 use anyhow::{Context, ensure};
 use plotters::element::DashedPathElement;
@@ -80,29 +80,189 @@ pub(super) fn legend_at<'b>(
         .map_err(plot_error)
 }
 
-/// One look at each flag, on a log scale: the chart of the whole book.
+/// A figure with its spread: a point at the middle, a line from the low
+/// end to the high, capped at both ends. `cap` is the caps' half-width, as
+/// a factor on a log x axis (1.15 draws them 15% either side).
+fn whisker<'b>(
+    chart: &mut LogChart<'b, 'b>,
+    (x, lo, mid, hi): (f64, f64, f64, f64),
+    cap: f64,
+    colour: RGBColor,
+) -> anyhow::Result<()> {
+    let style = colour.stroke_width(2);
+    chart
+        .draw_series([
+            PathElement::new([(x, lo), (x, hi)], style),
+            PathElement::new([(x / cap, lo), (x * cap, lo)], style),
+            PathElement::new([(x / cap, hi), (x * cap, hi)], style),
+        ])
+        .map_err(plot_error)?;
+    chart
+        .draw_series([Circle::new((x, mid), 5, colour.filled())])
+        .map_err(plot_error)?;
+    Ok(())
+}
+
+/// What sets stop latency (the mmap flag, 100 raises per point): against
+/// the check interval, beside half an interval of work; and against
+/// workers per core.
+pub fn stop_latency(d: &Data) -> anyhow::Result<String> {
+    let per = crate::render::tables::ns_per_candidate(d);
+    // (x, min, p50, p99) in nanoseconds.
+    let spread = |x: f64, m: &crate::data::Measured<workers::flag::Report>| {
+        let l = &m.output.stop_latency_ns;
+        (x, l.min, l.median, l.p99)
+    };
+    let by_interval: Vec<_> = (d.latency_by_interval.iter())
+        .map(|m| spread(m.output.check_every as f64, m))
+        .collect();
+    let by_workers: Vec<_> = (d.latency_workers().into_iter())
+        .map(|m| spread(m.output.workers as f64 / m.stamp.cores as f64, m))
+        .collect();
+    let all = || by_interval.iter().chain(&by_workers);
+    let lo = all().map(|p| p.1).fold(f64::MAX, f64::min);
+    let hi = all().map(|p| p.3).fold(f64::MIN, f64::max);
+    let half = |k: f64| k / 2.0 * per;
+    let ks = by_interval.iter().map(|p| p.0);
+    let (k_lo, k_hi) = (ks.clone().fold(f64::MAX, f64::min), ks.fold(0.0, f64::max));
+    let ys = decades(lo.min(half(k_lo)), hi);
+    svg((SIZE.0, 400), |root| {
+        let root = root.titled(
+            "Stop latency of the mmap flag (ch. 5): p50, whiskers from fastest to p99",
+            FONT,
+        ).map_err(plot_error)?;
+        let (left, right) = root.split_horizontally(SIZE.0 / 2);
+        let mut chart = ChartBuilder::on(&left)
+            .caption("against the check interval, 1 worker per core", FONT)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(64)
+            .margin_right(20)
+            .build_cartesian_2d(
+                decades(k_lo, k_hi).log_scale(),
+                ys.clone().log_scale(),
+            )
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("candidates between looks")
+            .x_label_formatter(&count_tick)
+            .y_label_formatter(&ns_tick)
+            .label_style(FONT)
+            .draw()
+            .map_err(plot_error)?;
+        let grey = BLACK.mix(0.5);
+        let (a, b) = (decades(k_lo, k_hi).start, decades(k_lo, k_hi).end);
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(a, half(a)), (b, half(b))],
+                6,
+                4,
+                grey.into(),
+            ))
+            .map_err(plot_error)?
+            .label("half an interval of work")
+            .legend(move |(x, y)| {
+                DashedPathElement::new([(x, y), (x + 16, y)], 4, 2, grey)
+            });
+        for &p in &by_interval {
+            whisker(&mut chart, p, 1.4, BLUE)?;
+        }
+        legend(&mut chart)?;
+        let xs = decades(
+            by_workers.iter().map(|p| p.0).fold(f64::MAX, f64::min),
+            by_workers.iter().map(|p| p.0).fold(0.0, f64::max),
+        );
+        let mut chart = ChartBuilder::on(&right)
+            .caption(
+                format!(
+                    "against workers per core, a look every {}",
+                    count_tick(&(d.latency_by_workers[0].output.check_every as f64))
+                ),
+                FONT,
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(64)
+            .margin_right(20)
+            .build_cartesian_2d(xs.log_scale(), ys.log_scale())
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("workers per core")
+            .x_label_formatter(&count_tick)
+            .y_label_formatter(&ns_tick)
+            .label_style(FONT)
+            .draw()
+            .map_err(plot_error)?;
+        for &p in &by_workers {
+            whisker(&mut chart, p, 1.1, RED)?;
+        }
+        Ok(())
+    })
+}
+
+/// One look at each flag, Rust beside Python, on a log scale: the chart of
+/// the whole book. Points at the medians, whiskers from the fastest sample
+/// to the slowest; no bars, whose length a log axis would make arbitrary.
 pub fn cost_per_look(d: &Data) -> anyhow::Result<String> {
-    // Nanoseconds per look, medians.
-    let bars = [
-        ("own memory (floor)", d.mmap.output.local_check_ns.median),
-        ("RawValue: shared memory", d.raw.output.check_ns.median),
-        ("mmap: mapped file", d.mmap.output.check_ns.median),
-        ("Redis, pushed", d.push.output.check_ns.median),
-        ("Manager: a round trip", d.manager.output.check_ns.median),
+    let py = &d.python.output.looks_ns;
+    let rust = |m: &crate::data::Measured<workers::flag::Report>| -> Spread {
+        (&m.output.check_ns).into()
+    };
+    let py_redis: Option<Spread> = match &py.redis {
+        PyRedisLook::Ran { summary } => Some(summary.into()),
+        PyRedisLook::NotRun { .. } => None,
+    };
+    // (what, Rust, Python where it was measured)
+    let rows: [(&str, Spread, Option<Spread>); 6] = [
         (
-            "Redis, polled: a round trip",
-            d.redis().output.check_ns.median,
+            "own memory (floor)",
+            (&d.mmap.output.local_check_ns).into(),
+            Some((&py.floor).into()),
         ),
+        (
+            "RawValue: shared memory",
+            rust(&d.raw),
+            Some((&py.rawvalue).into()),
+        ),
+        ("mmap: mapped file", rust(&d.mmap), Some((&py.mmap).into())),
+        ("Redis, pushed", rust(&d.push), None),
+        (
+            "Manager: a round trip",
+            rust(&d.manager),
+            Some((&py.manager).into()),
+        ),
+        ("Redis, polled: a round trip", rust(d.redis()), py_redis),
     ];
-    svg(SIZE, |root| {
-        let n = bars.len() as f64;
+    let all = || {
+        rows.iter()
+            .flat_map(|(_, r, p)| std::iter::once(*r).chain(*p))
+    };
+    ensure!(
+        all().all(|s| s.min > 0.0 && s.max.is_finite()),
+        "a look took no time or forever: a log axis cannot show it"
+    );
+    let xs = decades(
+        all().map(|s| s.min).fold(f64::MAX, f64::min) / 2.0,
+        all().map(|s| s.max).fold(0.0, f64::max),
+    );
+    let python = format!(
+        "{} {}",
+        d.python.output.implementation, d.python.output.python
+    );
+    svg((SIZE.0, 460), |root| {
+        let n = rows.len() as f64;
         let mut chart = ChartBuilder::on(&root)
-            .caption("One look at the stop flag (log scale)", FONT)
+            .caption(
+                "One look at each stop flag, Rust and Python: median, min to max (log scale)",
+                FONT,
+            )
             .margin(16)
             .margin_right(40)
             .x_label_area_size(36)
             .y_label_area_size(10)
-            .build_cartesian_2d((0.1f64..1e6).log_scale(), 0f64..n)
+            .build_cartesian_2d(xs.clone().log_scale(), 0f64..n)
             .map_err(plot_error)?;
         chart
             .configure_mesh()
@@ -113,96 +273,141 @@ pub fn cost_per_look(d: &Data) -> anyhow::Result<String> {
             .label_style(FONT)
             .draw()
             .map_err(plot_error)?;
-        for (i, (name, ns)) in bars.iter().enumerate() {
-            let y = n - 1.0 - i as f64;
+        let dark_red = RGBColor(190, 30, 30);
+        for (who, colour) in [("Rust", BLUE), (python.as_str(), dark_red)] {
             chart
-                .draw_series([Rectangle::new(
-                    [(0.1, y + 0.2), (*ns, y + 0.8)],
-                    BLUE.mix(0.6).filled(),
-                )])
-                .map_err(plot_error)?;
-            let label = format!("{name}: {}", human_ns(*ns));
-            // Labels of short bars go beyond the bar's end, of long ones inside.
-            let x = if *ns < 1e3 { ns * 1.6 } else { 0.15 };
-            chart
-                .draw_series([Text::new(label, (x, y + 0.62), FONT)])
-                .map_err(plot_error)?;
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+                .map_err(plot_error)?
+                .label(who)
+                .legend(move |(x, y)| Circle::new((x + 8, y), 5, colour.filled()));
         }
-        Ok(())
+        for (i, (name, r, p)) in rows.iter().enumerate() {
+            let y = n - 1.0 - i as f64;
+            let mut label = format!("{name}: Rust {}", human_ns(r.median));
+            if let Some(p) = p {
+                label += &format!(", Python {}", human_ns(p.median));
+            }
+            chart
+                .draw_series([Text::new(label, (xs.start * 1.2, y + 0.8), FONT)])
+                .map_err(plot_error)?;
+            for (s, at, colour) in [(Some(*r), 0.55, BLUE), (*p, 0.3, dark_red)] {
+                let Some(s) = s else { continue };
+                let style = colour.stroke_width(2);
+                chart
+                    .draw_series([
+                        PathElement::new([(s.min, y + at), (s.max, y + at)], style),
+                        PathElement::new(
+                            [(s.min, y + at - 0.08), (s.min, y + at + 0.08)],
+                            style,
+                        ),
+                        PathElement::new(
+                            [(s.max, y + at - 0.08), (s.max, y + at + 0.08)],
+                            style,
+                        ),
+                    ])
+                    .map_err(plot_error)?;
+                chart
+                    .draw_series([Circle::new(
+                        (s.median, y + at),
+                        5,
+                        colour.filled(),
+                    )])
+                    .map_err(plot_error)?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(FONT)
+            .border_style(BLACK)
+            .background_style(WHITE)
+            .draw()
+            .map_err(plot_error)
     })
 }
 
 /// "Talk less": the Redis flag polled at four intervals, overhead against
-/// stop latency.
+/// stop latency, each with its spread.
 pub fn check_interval(d: &Data) -> anyhow::Result<String> {
-    // (candidates between looks, overhead in %, stop latency p50 and p99 in µs)
-    let mut points = Vec::new();
+    // Overhead in %: the medians' figure, and the range from the fastest
+    // search looking against the slowest not looking to the reverse.
+    // Negative overheads are noise around zero: drawn at the floor.
+    const FLOOR: f64 = 0.1;
+    let mut cost = Vec::new();
+    let mut wait = Vec::new();
     for m in &d.polls {
-        let latency = &m.output.stop_latency_ns;
-        points.push((
-            m.output.check_every as f64,
-            m.overhead_pct()?,
-            latency.median / 1e3,
-            latency.p99 / 1e3,
+        let k = m.output.check_every as f64;
+        let (looking, never) = (&m.output.parallel_ns, m.unchecked_ns()?);
+        let pct = |a: f64, b: f64| ((a - b) / never.median * 100.0).max(FLOOR);
+        cost.push((
+            k,
+            pct(looking.min, never.max),
+            pct(looking.median, never.median),
+            pct(looking.max, never.min),
         ));
+        let l = &m.output.stop_latency_ns;
+        wait.push((k, l.min, l.median, l.p99));
     }
-    svg((SIZE.0, 380), |root| {
+    let ks = || cost.iter().map(|p| p.0);
+    let xs = decades(
+        ks().fold(f64::MAX, f64::min) / 2.0,
+        ks().fold(0.0, f64::max) * 2.0,
+    );
+    let y_cost = decades(
+        cost.iter().map(|p| p.1).fold(f64::MAX, f64::min),
+        cost.iter().map(|p| p.3).fold(0.0, f64::max),
+    );
+    let y_wait = decades(
+        wait.iter().map(|p| p.1).fold(f64::MAX, f64::min),
+        wait.iter().map(|p| p.3).fold(0.0, f64::max),
+    );
+    svg((SIZE.0, 400), |root| {
+        let root = root
+            .titled(
+                "The Redis flag, polled (ch. 6): medians, whiskers over the spread",
+                FONT,
+            )
+            .map_err(plot_error)?;
         let (left, right) = root.split_horizontally(SIZE.0 / 2);
-        let xs = (500f64..2e6).log_scale();
-        let mut cost = ChartBuilder::on(&left)
+        let mut chart = ChartBuilder::on(&left)
             .caption("What the looks cost (% of the search)", FONT)
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(60)
             .margin_right(24)
-            .build_cartesian_2d(xs.clone(), (0.1f64..10_000.0).log_scale())
+            .build_cartesian_2d(xs.clone().log_scale(), y_cost.log_scale())
             .map_err(plot_error)?;
-        cost.configure_mesh()
+        chart
+            .configure_mesh()
             .x_desc("candidates between looks")
             .x_label_formatter(&count_tick)
             .y_label_formatter(&|v| format!("{v}%"))
             .label_style(FONT)
             .draw()
             .map_err(plot_error)?;
-        // Negative overheads are noise around zero: drawn at the floor.
-        let line: Vec<(f64, f64)> =
-            points.iter().map(|p| (p.0, p.1.max(0.1))).collect();
-        cost.draw_series(LineSeries::new(line.clone(), RED.stroke_width(2)))
-            .map_err(plot_error)?;
-        cost.draw_series(line.iter().map(|&p| Circle::new(p, 4, RED.filled())))
-            .map_err(plot_error)?;
-        let mut wait = ChartBuilder::on(&right)
-            .caption("How long a stop goes unseen", FONT)
+        for &p in &cost {
+            whisker(&mut chart, p, 1.3, RED)?;
+        }
+        let mut chart = ChartBuilder::on(&right)
+            .caption("How long a stop goes unseen (fastest, p50, p99)", FONT)
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(64)
             .margin_right(24)
-            .build_cartesian_2d(xs, (10f64..10_000.0).log_scale())
+            .build_cartesian_2d(xs.log_scale(), y_wait.log_scale())
             .map_err(plot_error)?;
-        wait.configure_mesh()
+        chart
+            .configure_mesh()
             .x_desc("candidates between looks")
             .x_label_formatter(&count_tick)
-            .y_label_formatter(&|v| ns_tick(&(v * 1e3)))
+            .y_label_formatter(&ns_tick)
             .label_style(FONT)
             .draw()
             .map_err(plot_error)?;
-        for (pick, color, name) in [(2, BLUE, "p50"), (3, MAGENTA, "p99")] {
-            let line: Vec<(f64, f64)> = points
-                .iter()
-                .map(|p| (p.0, if pick == 2 { p.2 } else { p.3 }))
-                .collect();
-            wait.draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
-                .map_err(plot_error)?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
-                });
-            wait.draw_series(
-                line.iter().map(|&p| Circle::new(p, 4, color.filled())),
-            )
-            .map_err(plot_error)?;
+        for &p in &wait {
+            whisker(&mut chart, p, 1.3, BLUE)?;
         }
-        legend(&mut wait)
+        Ok(())
     })
 }
 
@@ -245,27 +450,47 @@ fn speedup_by_task_cost(
     leg: fn(&Row) -> &Leg,
     py_leg: fn(&PyRow) -> &PyLeg,
 ) -> anyhow::Result<String> {
-    // (name, colour, [(task cost in ns, speedup)]): Python's line first.
+    // (name, colour, [(task cost in ns, speedup)], [(task cost, slowest
+    // round's speedup, fastest round's)]): Python's line first.
+    type Line<'a> = (&'a str, RGBColor, Vec<(f64, f64)>, Vec<(f64, f64, f64)>);
     let py = &d.python.output.queue.sweep;
-    let mut lines = vec![(
+    let mut lines: Vec<Line> = vec![(
         PYTHON_QUEUE,
         BLACK,
         (py.rows.iter())
             .map(|r| (r.task_ns.median, py_leg(r).speedup.median))
-            .collect::<Vec<_>>(),
+            .collect(),
+        (py.rows.iter())
+            .map(|r| {
+                let s = &py_leg(r).speedup;
+                (r.task_ns.median, s.min, s.max)
+            })
+            .collect(),
     )];
     let dark_green = RGBColor(0, 150, 0);
     for (q, colour) in d.queues.iter().zip([RED, BLUE, dark_green]) {
         let rows = &q.sweep.output.rows;
         let points = rows.iter().map(|r| (r.task_ns, leg(r).speedup)).collect();
-        lines.push((design_name(q.design), colour, points));
+        // The serial median over the slowest and the fastest round.
+        let spread = (rows.iter())
+            .map(|r| {
+                let (serial, wall) = (r.serial_ns.median, &leg(r).wall_ns);
+                (r.task_ns, serial / wall.max, serial / wall.min)
+            })
+            .collect();
+        lines.push((design_name(q.design), colour, points, spread));
     }
-    let all = || lines.iter().flat_map(|(.., points)| points.iter());
+    let all = || {
+        lines.iter().flat_map(|(_, _, points, spread)| {
+            let ends = spread.iter().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)]);
+            points.iter().copied().chain(ends)
+        })
+    };
     ensure!(
-        all().all(|&(x, y)| x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite()),
+        all().all(|(x, y)| x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite()),
         "a sweep has a task cost or speedup a log axis cannot show"
     );
-    let fold = |pick: fn(&(f64, f64)) -> f64| {
+    let fold = |pick: fn((f64, f64)) -> f64| {
         all()
             .map(pick)
             .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)))
@@ -278,7 +503,9 @@ fn speedup_by_task_cost(
     svg(SIZE, |root| {
         let mut chart = ChartBuilder::on(&root)
             .caption(
-                format!("Parallel against serial, by the cost of one task: {how}"),
+                format!(
+                    "Chapter 1's queues against serial, by task cost: {how} (median, min to max)"
+                ),
                 FONT,
             )
             .margin(16)
@@ -309,7 +536,7 @@ fn speedup_by_task_cost(
             .legend(move |(x, y)| {
                 DashedPathElement::new([(x, y), (x + 16, y)], 4, 2, even)
             });
-        for (name, colour, points) in lines {
+        for (name, colour, points, spread) in lines {
             chart
                 .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
                 .map_err(plot_error)?
@@ -317,11 +544,9 @@ fn speedup_by_task_cost(
                 .legend(move |(x, y)| {
                     PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
                 });
-            chart
-                .draw_series(
-                    points.iter().map(|&p| Circle::new(p, 4, colour.filled())),
-                )
-                .map_err(plot_error)?;
+            for (&(x, mid), &(_, lo, hi)) in points.iter().zip(&spread) {
+                whisker(&mut chart, (x, lo, mid, hi), 1.15, colour)?;
+            }
         }
         // Every line ends near its best speedup, to the right: the lower
         // right corner is free.

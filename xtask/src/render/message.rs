@@ -2,15 +2,11 @@
 //! and the conclusion the talk-less chapter draws from them, in words chosen
 //! by the numbers.
 
-use super::tables::{design_name, stamp_line};
-use crate::data::{Data, Measured, Stamp};
+use super::tables::{credits, design_name, overhead};
+use super::verdict::{Verdict, compare};
+use crate::data::{Data, Measured, Spread, Stamp};
 use workers::flag;
 use workers::report::human_ns;
-
-/// A flag document's whole cost on the prime case, signed: "+3.1%".
-fn overhead(m: &Measured<flag::Report>) -> anyhow::Result<String> {
-    Ok(format!("{:+.1}%", m.overhead_pct()?))
-}
 
 /// "p50 / p99" of the time from a stop asked for to every worker stopped.
 fn latency(m: &Measured<flag::Report>) -> String {
@@ -32,23 +28,14 @@ fn look(m: &Measured<flag::Report>) -> f64 {
     m.output.check_ns.median
 }
 
-/// The lines under a table: one per stamp, naming every command measured
-/// under it.
-fn stamps(docs: &[(&Stamp, &str)]) -> String {
-    let mut groups: Vec<(&Stamp, Vec<String>)> = Vec::new();
-    for (stamp, command) in docs {
-        let command = format!("`{command}`");
-        match groups.iter_mut().find(|(s, _)| s == stamp) {
-            Some((_, commands)) if commands.contains(&command) => {}
-            Some((_, commands)) => commands.push(command),
-            None => groups.push((stamp, vec![command])),
-        }
-    }
-    let lines: Vec<String> = groups
-        .into_iter()
-        .map(|(stamp, commands)| stamp_line(stamp, &commands.join(", ")))
-        .collect();
-    lines.join("\n\n")
+/// One look's samples, as a range.
+fn look_spread(m: &Measured<flag::Report>) -> Spread {
+    (&m.output.check_ns).into()
+}
+
+/// The stop-latency trials, as a range.
+fn stop_spread(m: &Measured<flag::Report>) -> Spread {
+    (&m.output.stop_latency_ns).into()
 }
 
 /// Chapter 7: the stop as a message, beside the flags and beside what the
@@ -150,7 +137,7 @@ pub fn message_claims(d: &Data) -> anyhow::Result<String> {
     docs.extend(
         (d.queues.iter()).map(|q| (&q.tiny_1.stamp, q.tiny_1.command.as_str())),
     );
-    t += &format!("\n{}\n", stamps(&docs));
+    t += &format!("\n{}\n", credits(&docs));
     Ok(t)
 }
 
@@ -166,21 +153,32 @@ pub fn message_verdict(d: &Data) -> anyhow::Result<String> {
     );
     let c = d.raw_count.counted()?;
     let lost = c.expected.saturating_sub(c.racy);
-    let dearer_look = look(msg) > 2.0 * look(mmap);
+    // "Dearer" and "slower" only where every sample says so (the book's one
+    // rule, `verdict::compare`); overlapping ranges are noise.
+    let look_verdict = compare(look_spread(msg), look_spread(mmap));
+    let dearer_look = look_verdict == Verdict::Above;
     let (msg_stop, mmap_stop) = (
         msg.output.stop_latency_ns.median,
         mmap.output.stop_latency_ns.median,
     );
-    let slower_stop = msg_stop > 2.0 * mmap_stop;
+    let stop_verdict = compare(stop_spread(msg), stop_spread(mmap));
+    let slower_stop = stop_verdict == Verdict::Above;
     let mut t = format!(
         "- **A look.** Into an inbox, {}: a system call that finds nothing. At a shared \
          byte, {}: a load. {}\n",
         human_ns(look(msg)),
         human_ns(look(mmap)),
-        if dearer_look {
-            format!("The message is {} as dear.", times(look(msg) / look(mmap)))
-        } else {
-            "On this machine the two cost about the same.".to_string()
+        match look_verdict {
+            Verdict::Above => {
+                format!("The message is {} as dear.", times(look(msg) / look(mmap)))
+            }
+            Verdict::Below => format!(
+                "The message is the cheaper, by {}.",
+                times(look(mmap) / look(msg))
+            ),
+            Verdict::WithinNoise =>
+                "Their samples overlap: within noise.".to_string(),
+            Verdict::TooFewRepeats => "Too few samples to compare.".to_string(),
         }
     );
     t += &format!(
@@ -198,21 +196,28 @@ pub fn message_verdict(d: &Data) -> anyhow::Result<String> {
          shared byte, {}. {}\n",
         latency(msg),
         latency(mmap),
-        if slower_stop {
-            format!(
-                "The message takes {} as long: it goes through the parent's supervisor \
-                 thread, which must be woken and given a core.",
+        match stop_verdict {
+            Verdict::Above => format!(
+                "The message takes {} as long at the median, and every trial was \
+                 slower than every trial of the byte: it goes through the parent's \
+                 supervisor thread, which must be woken and given a core.",
                 times(msg_stop / mmap_stop)
-            )
-        } else {
-            "The hop through the supervisor cost no more than the flag.".to_string()
+            ),
+            _ => "The two sets of trials overlap: the hop through the supervisor \
+                  cost no more than the flag, within noise."
+                .to_string(),
         }
     );
     // Is a shared byte (chapter 4 or 5) the cheapest look of all the ways
     // the book built to hear a stop?
-    let shared = look(&d.raw).min(look(mmap));
-    let others = [msg, &d.push, &d.manager, d.redis()].map(look);
-    let shared_cheapest = others.iter().all(|&o| shared <= o);
+    let shared = [&d.raw, mmap]
+        .into_iter()
+        .min_by(|a, b| look(a).total_cmp(&look(b)))
+        .map(look_spread)
+        .expect("two flags");
+    let others = [msg, &d.push, &d.manager, d.redis()].map(look_spread);
+    let shared_cheapest =
+        (others.iter()).all(|&o| compare(shared, o) == Verdict::Below);
     t += &if dearer_look && shared_cheapest {
         format!(
             "\nSo the cheapest coordination measured in this book is shared state: one \
@@ -238,7 +243,7 @@ pub fn message_verdict(d: &Data) -> anyhow::Result<String> {
     };
     let docs =
         [msg, msg_k1000, mmap, &d.raw_count].map(|m| (&m.stamp, m.command.as_str()));
-    t += &format!("\n{}\n", stamps(&docs));
+    t += &format!("\n{}\n", credits(&docs));
     Ok(t)
 }
 
@@ -253,9 +258,25 @@ mod tests {
         let cheapest =
             "the cheapest coordination measured in this book is shared state";
         // A message a thousand times dearer to look for, and slower to stop.
+        // Every sample scaled, so that the ranges lie apart.
+        let scaled =
+            |s: &workers::stats::Summary, by: f64| workers::stats::Summary {
+                median: s.median * by,
+                min: s.min * by,
+                max: s.max * by,
+                p99: s.p99 * by,
+                ..*s
+            };
         let m = &mut d.message.output;
-        m.check_ns.median = byte.check_ns.median * 1000.0;
-        m.stop_latency_ns.median = byte.stop_latency_ns.median * 20.0;
+        m.check_ns = scaled(&byte.check_ns, 1000.0);
+        m.stop_latency_ns = scaled(&byte.stop_latency_ns, 20.0);
+        // The byte's range must lie below every other way too.
+        for other in [&mut d.push, &mut d.manager] {
+            other.output.check_ns = scaled(&byte.check_ns, 1000.0);
+        }
+        for poll in &mut d.polls {
+            poll.output.check_ns = scaled(&byte.check_ns, 1000.0);
+        }
         let v = message_verdict(&d).unwrap();
         assert!(v.contains(cheapest) && v.contains("1000x as dear"), "{v}");
         assert!(v.contains("20x as long"), "{v}");

@@ -4,7 +4,9 @@
 //! Every table ends with the stamp of the data it was made from, so a reader
 //! can tell which machine and revision a number comes from.
 
+use crate::data::hpp::{Hpp, seconds, slower_pct};
 use crate::data::{Data, Measured, PyRedisLook, QueueRuns, Spread, Stamp};
+use crate::render::verdict;
 use anyhow::{Context, ensure};
 use poison_pill::{CompareReport, Compared, Shutdown};
 use work_queue::{Design, Report, Row, SweepReport};
@@ -200,27 +202,25 @@ fn ch1_stamps(d: &Data, read: &[Ch1]) -> String {
     queue_stamps(&docs)
 }
 
-/// "2.3x faster" or "410x slower": a ratio a reader need not invert.
-fn versus_serial(speedup: f64) -> String {
-    if speedup >= 1.0 {
-        format!("{speedup:.2}x faster than serial")
-    } else {
-        format!("{:.1}x slower than serial", 1.0 / speedup)
-    }
+/// A flag run's parallel search against its serial one, with the verdict
+/// of [`verdict::speedup`].
+fn flag_speedup(v: &flag::Report) -> String {
+    verdict::speedup((&v.serial_ns).into(), (&v.parallel_ns).into())
 }
 
-/// "2.3x faster" or "410x slower", the "than serial" left to the sentence.
-fn faster_or_slower(speedup: f64) -> String {
-    if speedup >= 1.0 {
-        format!("{speedup:.2}x faster")
-    } else {
-        format!("{:.1}x slower", 1.0 / speedup)
-    }
+/// One of chapter 1's runs against serial, with the verdict.
+fn run_speedup(m: &Measured<Report>) -> String {
+    let r = &m.output;
+    verdict::speedup((&r.serial_ns).into(), (&r.parallel_ns).into())
 }
 
-/// A flag's whole cost on the prime case, signed: "+3.1%".
-fn overhead(m: &Measured<flag::Report>) -> anyhow::Result<String> {
-    Ok(format!("{:+.1}%", m.overhead_pct()?))
+/// A flag's whole cost on the prime case, signed, with the verdict of
+/// [`verdict::overhead`]: "+30.8%", "+0.4% (within noise)".
+pub(super) fn overhead(m: &Measured<flag::Report>) -> anyhow::Result<String> {
+    Ok(verdict::overhead(
+        (&m.output.parallel_ns).into(),
+        m.unchecked_ns()?.into(),
+    ))
 }
 
 /// A crossover of the sweep as a task cost, or "never".
@@ -360,7 +360,6 @@ pub fn queues(d: &Data) -> anyhow::Result<String> {
             t += &format!("| {what} | {python} | {} |\n", cells.join(" | "));
         };
     let ns = |s: Spread| with_spread(s, human_ns);
-    let times = |s: Spread| with_spread(s, ratio);
     let tiny_what = format!("{} numbers from {}", count(tiny_n), number(tiny.0));
     row(
         format!("queue overhead per number, 1 per message ({tiny_what})"),
@@ -373,17 +372,28 @@ pub fn queues(d: &Data) -> anyhow::Result<String> {
         &|q| ns(q.tiny_64.overhead_per_task_ns()),
     );
     let heavy_what = format!("{} numbers from {}", count(heavy_n), number(heavy.0));
+    // The verdict from the serial and parallel rounds, then the spread.
+    let py_times = |leg: &crate::data::PyLeg| {
+        let v =
+            verdict::speedup((&py.heavy.serial_ns).into(), (&leg.wall_ns).into());
+        let s: Spread = (&leg.speedup).into();
+        format!("{v}, {} – {}", ratio(s.min), ratio(s.max))
+    };
+    let rust_times = |m: &Measured<Report>| {
+        let s = m.speedup();
+        format!("{}, {} – {}", run_speedup(m), ratio(s.min), ratio(s.max))
+    };
     row(
         format!(
             "speedup over serial, 1 per message ({heavy_what}; Python fewer, see below)"
         ),
-        times((&py.heavy.unbatched.speedup).into()),
-        &|q| times(q.heavy_1.speedup()),
+        py_times(&py.heavy.unbatched),
+        &|q| rust_times(&q.heavy_1),
     );
     row(
         format!("the same, {batch} per message"),
-        times((&py.heavy.batched.speedup).into()),
-        &|q| times(q.heavy_64.speedup()),
+        py_times(&py.heavy.batched),
+        &|q| rust_times(&q.heavy_64),
     );
     row(
         format!("start-up: starting the {workers} workers, once"),
@@ -460,35 +470,54 @@ pub fn sweep(d: &Data) -> anyhow::Result<String> {
     let names: Vec<&str> = std::iter::once("Python")
         .chain(Design::ALL.map(Design::name))
         .collect();
-    let mut head =
-        String::from("| numbers from | one task, Rust | one task, Python |");
-    for per in [1, batch] {
-        for name in &names {
-            head += &format!(" {name}, {per}/msg |");
-        }
-    }
-    let mut t = head + "\n|---|--:|--:|" + &"--:|".repeat(2 * names.len()) + "\n";
-    for (i, from) in sizes.iter().enumerate() {
-        let py_row = &py.rows[i];
-        let rows: Vec<&Row> =
-            d.queues.iter().map(|q| &q.sweep.output.rows[i]).collect();
-        let mut costs: Vec<f64> = rows.iter().map(|r| r.task_ns).collect();
-        costs.sort_by(f64::total_cmp);
+    // Two tables, one per way of sending, so that each fits a page.
+    let mut t = String::new();
+    for batched in [false, true] {
+        let per = if batched { batch } else { 1 };
         t += &format!(
-            "| {} | {} | {} |",
-            number(*from),
-            human_ns(costs[costs.len() / 2]),
-            human_ns(py_row.task_ns.median)
+            "{}Speedup with {per} per message:\n\n| numbers from | a task, Rust | a task, Python |",
+            if batched { "\n" } else { "" }
         );
-        t += &format!(" {} |", ratio(py_row.unbatched.speedup.median));
-        for r in &rows {
-            t += &format!(" {} |", ratio(r.unbatched.speedup));
+        for name in &names {
+            t += &format!(" {name} |");
         }
-        t += &format!(" {} |", ratio(py_row.batched.speedup.median));
-        for r in &rows {
-            t += &format!(" {} |", ratio(r.batched.speedup));
+        t += &format!("\n|---|--:|--:|{}\n", "--:|".repeat(names.len()));
+        for (i, from) in sizes.iter().enumerate() {
+            let py_row = &py.rows[i];
+            let rows: Vec<&Row> =
+                d.queues.iter().map(|q| &q.sweep.output.rows[i]).collect();
+            let mut costs: Vec<f64> = rows.iter().map(|r| r.task_ns).collect();
+            costs.sort_by(f64::total_cmp);
+            t += &format!(
+                "| {} | {} | {} |",
+                number(*from),
+                human_ns(costs[costs.len() / 2]),
+                human_ns(py_row.task_ns.median)
+            );
+            let py_leg = if batched {
+                &py_row.batched
+            } else {
+                &py_row.unbatched
+            };
+            t += &format!(
+                " {} |",
+                verdict::speedup_short(
+                    (&py_row.serial_ns).into(),
+                    (&py_leg.wall_ns).into()
+                )
+            );
+            for r in &rows {
+                let leg = if batched { &r.batched } else { &r.unbatched };
+                t += &format!(
+                    " {} |",
+                    verdict::speedup_short(
+                        (&r.serial_ns).into(),
+                        (&leg.wall_ns).into()
+                    )
+                );
+            }
+            t += "\n";
         }
-        t += "\n";
     }
     let cross = |unbatched: Option<f64>, batched: Option<f64>| {
         let at = |ns: Option<f64>| match ns {
@@ -504,7 +533,8 @@ pub fn sweep(d: &Data) -> anyhow::Result<String> {
     let workers = d.queues[0].sweep.output.workers;
     t += &format!(
         "\nSpeedup is serial time over parallel time ({workers} workers), medians of the \
-         rounds; above 1x the queue paid off. A task is one number checked serially \
+         rounds; above 1x the queue paid off. A ~ marks a speedup within noise: the \
+         serial and the parallel rounds overlapped, so neither was faster. A task is one number checked serially \
          (the serial median over the numbers): Rust's is the middle of the three \
          designs' sweeps, Python's its own.\n\n- {PYTHON_QUEUE}: {}\n",
         cross(py.crossover_unbatched_ns, py.crossover_batched_ns)
@@ -532,6 +562,9 @@ pub fn work_queue_claims(d: &Data) -> anyhow::Result<String> {
     let mid = sizes.len() / 2;
     let first = &d.queues[0];
     let (tiny, heavy) = (&first.tiny_1.output, &first.heavy_1.output);
+    // The sweep's size of the heavy numbers, or its largest.
+    let heavy_at =
+        (sizes.iter().position(|&s| s == heavy.from)).unwrap_or(sizes.len() - 1);
     let workers = tiny.workers;
     let batch = first.tiny_64.output.batch;
     let lines = [
@@ -549,9 +582,7 @@ pub fn work_queue_claims(d: &Data) -> anyhow::Result<String> {
         ),
         (
             "If tasks are tiny, queue overhead dominates and parallel is slower than serial.",
-            "Primes in 10^8..10^8+10^6: 24 s with no queue, 97 to 111 s through Queues \
-             with 1 to 8 processes (4.0x to 4.6x slower)."
-                .to_string(),
+            hpp_queue(&d.hpp)?,
             format!(
                 "Numbers near {}, {workers} workers, one per message, against serial: {}.",
                 number(sizes[mid]),
@@ -559,7 +590,10 @@ pub fn work_queue_claims(d: &Data) -> anyhow::Result<String> {
                     let r = &q.sweep.output.rows[mid];
                     format!(
                         "{} (tasks of {})",
-                        faster_or_slower(r.unbatched.speedup),
+                        verdict::speedup(
+                            (&r.serial_ns).into(),
+                            (&r.unbatched.wall_ns).into()
+                        ),
                         human_ns(r.task_ns)
                     )
                 })
@@ -578,15 +612,28 @@ pub fn work_queue_claims(d: &Data) -> anyhow::Result<String> {
         (
             "(Our remedy, not the text's) Send tasks in batches.",
             "—".to_string(),
+            // The sweep's row for the heavy numbers, the one figure the
+            // sweep's table shows for them too.
             format!(
-                "Overhead per number at {batch} per message: {}. {} heavy numbers from \
-                 {} with {workers} workers, against serial, one per message: {}; at \
-                 {batch} per message: {}.",
+                "Overhead per number at {batch} per message: {}. Numbers near {} with \
+                 {workers} workers, against serial, one per message: {}; at {batch} per \
+                 message: {}.",
                 per_design(d, |q| human_ns(q.tiny_64.output.overhead_per_task_ns)),
-                count(heavy.to - heavy.from),
-                number(heavy.from),
-                per_design(d, |q| faster_or_slower(q.heavy_1.output.speedup)),
-                per_design(d, |q| faster_or_slower(q.heavy_64.output.speedup)),
+                number(sizes[heavy_at]),
+                per_design(d, |q| {
+                    let r = &q.sweep.output.rows[heavy_at];
+                    verdict::speedup(
+                        (&r.serial_ns).into(),
+                        (&r.unbatched.wall_ns).into(),
+                    )
+                }),
+                per_design(d, |q| {
+                    let r = &q.sweep.output.rows[heavy_at];
+                    verdict::speedup(
+                        (&r.serial_ns).into(),
+                        (&r.batched.wall_ns).into(),
+                    )
+                }),
             ),
         ),
     ];
@@ -596,11 +643,66 @@ pub fn work_queue_claims(d: &Data) -> anyhow::Result<String> {
     for (claim, python, rust) in lines {
         t += &format!("| {claim} | {python} | {rust} |\n");
     }
-    t += &format!(
-        "\n{}\n",
-        ch1_stamps(d, &[Ch1::Sweeps, Ch1::Tiny, Ch1::Heavy])
-    );
+    t += &format!("\n{}\n", ch1_stamps(d, &[Ch1::Sweeps, Ch1::Tiny]));
     Ok(t)
+}
+
+/// HPP's setup for its flag figures, for a column head: "High Performance
+/// Python, 2nd ed., ch. 9; prime 1, 4 processes, minimum of 20 runs".
+fn hpp_setup(h: &Hpp) -> String {
+    let v = &h.prime_validation;
+    format!(
+        "High Performance Python, 2nd ed., ch. 9; prime 1, a Pool of {} processes, \
+         a look every {}; each figure the minimum of 20 runs",
+        v.processes, v.check_every
+    )
+}
+
+/// HPP's queue figure in words, from the data file.
+fn hpp_queue(h: &Hpp) -> anyhow::Result<String> {
+    let q = &h.queue;
+    let queued = &q.queued.seconds;
+    let fold = |f: fn(f64, f64) -> f64, init| queued.iter().copied().fold(init, f);
+    let (lo, hi) = (fold(f64::min, f64::MAX), fold(f64::max, f64::MIN));
+    let procs = &q.queued.processes;
+    ensure!(!procs.is_empty(), "HPP's queue figure has no runs");
+    Ok(format!(
+        "Primes in {}..{}: {} with no queue, {} to {} through a \
+         `Manager().Queue()` (a round trip to a manager process per put and get) \
+         with {} to {} processes ({} to {} slower); one run each.",
+        count(q.from),
+        count(q.to),
+        seconds(q.serial.seconds),
+        seconds(lo),
+        seconds(hi),
+        procs[0],
+        procs[procs.len() - 1],
+        ratio(lo / q.serial.seconds),
+        ratio(hi / q.serial.seconds),
+    ))
+}
+
+/// HPP's four flags from the slowest to the fastest on prime 1, and where
+/// Redis stands: its order, not the text's.
+fn hpp_flag_order(h: &Hpp) -> anyhow::Result<String> {
+    let mut flags = Vec::new();
+    for key in ["manager", "redis", "rawvalue", "mmap"] {
+        flags.push((h.variant(key)?.name.as_str(), h.prime_1(key)?));
+    }
+    flags.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let order: Vec<String> = (flags.iter())
+        .map(|(name, s)| format!("{name} {}", seconds(*s)))
+        .collect();
+    let redis = h.variant("redis")?.name.as_str();
+    let said = if flags[0].0 == redis {
+        "Redis the slowest, as the text says"
+    } else {
+        "Redis not the slowest: the text's order is not what its source measured"
+    };
+    Ok(format!(
+        "Slowest to fastest: {}. {said} (minima, no spread published).",
+        order.join(", ")
+    ))
 }
 
 /// A way of ending the workers as `--shutdown` and the JSON spell it.
@@ -673,8 +775,6 @@ pub fn pill_claims(d: &Data) -> anyhow::Result<String> {
 /// text's claims beside the published Python figures and ours.
 pub fn local_flag_claims(d: &Data) -> anyhow::Result<String> {
     let (raw, mmap) = (&d.raw, &d.mmap);
-    let speedup =
-        |v: &flag::Report| ratio(v.serial_ns.median / v.parallel_ns.median);
     let mut t = String::from(
         "| | one look at the flag | stop latency p50 / p99 | flag overhead, prime case | parallel vs serial, prime case |\n|---|--:|--:|--:|--:|\n",
     );
@@ -689,7 +789,7 @@ pub fn local_flag_claims(d: &Data) -> anyhow::Result<String> {
             human_ns(v.stop_latency_ns.median),
             human_ns(v.stop_latency_ns.p99),
             overhead(m)?,
-            speedup(v),
+            flag_speedup(v),
         );
     }
     t += &format!(
@@ -703,23 +803,49 @@ pub fn local_flag_claims(d: &Data) -> anyhow::Result<String> {
          looking, timed alternately.\n\n",
         mmap.output.workers, mmap.output.check_every
     );
-    t += "| The text says | Python, as published (High Performance Python, 2nd ed., ch. 9; prime 1, 4 processes) | Rust, measured here |\n|---|---|---|\n";
+    let (h_pool, h_raw, h_mmap, h_mmap3) = (
+        d.hpp.prime_1("pool")?,
+        d.hpp.prime_1("rawvalue")?,
+        d.hpp.prime_1("mmap")?,
+        d.hpp.prime_1("mmap3")?,
+    );
     t += &format!(
-        "| RawValue is fast: no locks. | 5.46 s with a RawValue flag against 4.09 s with no flag at all: the flag costs 33%. | {} overhead with the raw flag. |\n",
+        "| The text says | Python, as published ({}) | Rust, measured here |\n|---|---|---|\n",
+        hpp_setup(&d.hpp)
+    );
+    t += &format!(
+        "| RawValue is fast: no locks. | {} with a RawValue flag against {} with no flag at all ({}). | {} overhead with the raw flag. |\n",
+        seconds(h_raw),
+        seconds(h_pool),
+        slower_pct(h_raw, h_pool),
         overhead(raw)?
     );
     t += &format!(
-        "| mmap is the fastest, \"almost zero overhead\". | 5.43 s with an mmap flag, also 33% over no flag; 4.15 s (1.5%) once checked less often. | {} overhead with the mmap flag; one look costs {}, the floor {}. |\n",
+        "| mmap is the fastest, \"almost zero overhead\". | {} with an mmap flag ({} over no flag); {} ({}) in `mmap3.py`, which looks more often (once per block of {} candidates, against once per {}) but keeps no counter per candidate: the gain is CPython's bookkeeping, not fewer looks. | {} overhead with the mmap flag; one look costs {}, the floor {}. |\n",
+        seconds(h_mmap),
+        slower_pct(h_mmap, h_pool),
+        seconds(h_mmap3),
+        slower_pct(h_mmap3, h_pool),
+        // Odd candidates only: a block of CHECK_EVERY numbers holds half as
+        // many candidates.
+        d.hpp.prime_validation.check_every / 2,
+        d.hpp.prime_validation.check_every,
         overhead(mmap)?,
         human_ns(mmap.output.check_ns.median),
         human_ns(mmap.output.local_check_ns.median)
     );
     t += &format!(
-        "| RawValue is unsafe: races are possible. | Python documents RawValue reads and writes as potentially non-atomic. | A one-way flag read through an atomic cannot tear or be undefined behaviour; 04 and 05 differ only in the ordering named, which costs the same on x86-64 ({} against {}). |\n",
-        human_ns(raw.output.check_ns.median),
-        human_ns(mmap.output.check_ns.median)
+        "| RawValue is unsafe: races are possible. | Python documents RawValue reads and writes as potentially non-atomic. | A one-way flag read through an atomic cannot tear or be undefined behaviour; 04 and 05 differ only in the ordering named, measured {} against {}: {}. |\n",
+        with_spread((&raw.output.check_ns).into(), human_ns),
+        with_spread((&mmap.output.check_ns).into(), human_ns),
+        verdict::smaller(
+            "RawValue's",
+            (&raw.output.check_ns).into(),
+            "mmap's",
+            (&mmap.output.check_ns).into()
+        ),
     );
-    t += &format!("\n{}\n", stamp(raw));
+    t += &format!("\n{}\n", credits(&[flag_run(raw), flag_run(mmap)]));
     Ok(t)
 }
 
@@ -738,7 +864,7 @@ fn by_interval(
             "| {label} | {} | {} | {} | {} / {} |\n",
             human_ns(v.check_ns.median),
             overhead(m)?,
-            versus_serial(v.serial_ns.median / v.parallel_ns.median),
+            flag_speedup(v),
             human_ns(v.stop_latency_ns.median),
             human_ns(v.stop_latency_ns.p99),
         );
@@ -771,33 +897,46 @@ pub fn redis_claims(d: &Data) -> anyhow::Result<String> {
         human_ns(floor.p99_ns),
         floor.rps,
     );
-    t += "| The text says | Rust, measured here |\n|---|---|\n";
+    let h = &d.hpp;
+    let (h_pool, h_redis, h_mmap) =
+        (h.prime_1("pool")?, h.prime_1("redis")?, h.prime_1("mmap")?);
     t += &format!(
-        "| Redis pays network overhead. | One look costs {}, {} of `redis-benchmark`'s own \
-         p50 for a GET on the same server: a look is one loopback round trip. |\n",
+        "| The text says | Python, as published ({}) | Rust, measured here |\n|---|---|---|\n",
+        hpp_setup(h)
+    );
+    t += &format!(
+        "| Redis pays network overhead. | {} with a Redis flag against {} with no flag ({}). \
+         | One look costs {}, {} of `redis-benchmark`'s own p50 for a GET on the same \
+         server: a look is one loopback round trip. |\n",
+        seconds(h_redis),
+        seconds(h_pool),
+        slower_pct(h_redis, h_pool),
         human_ns(look),
         ratio(look / p50),
     );
     t += &format!(
-        "| Redis is slower than local memory. | {:.0} times slower than a look at the \
-         mmap flag ({}). |\n",
+        "| Redis is slower than local memory. | {} with a Redis flag against {} with an mmap \
+         flag. | {:.0} times slower than a look at the mmap flag ({}). |\n",
+        seconds(h_redis),
+        seconds(h_mmap),
         look / mmap.check_ns.median,
         human_ns(mmap.check_ns.median),
     );
     t += &format!(
-        "| Redis is the slowest of the four. | A look at the manager's flag of chapter 3 \
-         costs {}, against Redis's {}: {}. |\n",
-        human_ns(manager.check_ns.median),
-        human_ns(look),
-        if look > manager.check_ns.median {
-            "Redis is the slower, as claimed"
-        } else {
-            "on one machine the manager is no faster than Redis: both are a round trip \
-             through the kernel to another process"
-        },
+        "| Redis is the slowest of the four. | {} | A look at the manager's flag of \
+         chapter 3 costs {}, against Redis's {}: {}. |\n",
+        hpp_flag_order(h)?,
+        with_spread((&manager.check_ns).into(), human_ns),
+        with_spread((&poll_default.output.check_ns).into(), human_ns),
+        verdict::smaller(
+            "the manager",
+            (&manager.check_ns).into(),
+            "Redis",
+            (&poll_default.output.check_ns).into()
+        ),
     );
     t += &format!(
-        "| (Ours, not the text's) Let Redis push the flag instead. | A look falls from {} \
+        "| (Ours, not the text's) Let Redis push the flag instead. | — | A look falls from {} \
          to {}, and the overhead at a look every {} candidates from {} to {}; the stop \
          latency goes from {} to {} (p50), the time a listener thread takes to be heard \
          and scheduled. |\n",
@@ -809,7 +948,10 @@ pub fn redis_claims(d: &Data) -> anyhow::Result<String> {
         human_ns(poll_1000.output.stop_latency_ns.median),
         human_ns(push.output.stop_latency_ns.median),
     );
-    t += &format!("\n{}\n\n{}\n", stamp(poll_default), stamp(&d.redis_floor));
+    let mut runs: Vec<(&Stamp, &str)> = d.polls.iter().map(flag_run).collect();
+    runs.extend([flag_run(push), flag_run(&d.manager), flag_run(&d.mmap)]);
+    runs.push((&d.redis_floor.stamp, d.redis_floor.command.as_str()));
+    t += &format!("\n{}\n", credits(&runs));
     Ok(t)
 }
 
@@ -830,9 +972,16 @@ pub fn manager_claims(d: &Data) -> anyhow::Result<String> {
         human_ns(k_big.output.local_check_ns.median),
         human_ns(trip),
     );
-    t += "| The text says | Python, as published | Rust, measured here |\n|---|---|---|\n";
+    let (h_pool, h_manager) = (d.hpp.prime_1("pool")?, d.hpp.prime_1("manager")?);
     t += &format!(
-        "| A Manager is safe but slow: every access crosses a process boundary. | Prime 1, 4 processes, a look every 1000: 10.06 s with a Manager.Value flag against 4.09 s with no flag (+146%). | A look costs {} ({} of one ipc-channel round trip). Looking every 1000 candidates: {} overhead; every 100,000: {}. |\n",
+        "| The text says | Python, as published ({}) | Rust, measured here |\n|---|---|---|\n",
+        hpp_setup(&d.hpp)
+    );
+    t += &format!(
+        "| A Manager is safe but slow: every access crosses a process boundary. | {} with a Manager.Value flag against {} with no flag ({}). | A look costs {} ({} of one ipc-channel round trip). Looking every 1000 candidates: {} overhead; every 100,000: {}. |\n",
+        seconds(h_manager),
+        seconds(h_pool),
+        slower_pct(h_manager, h_pool),
         human_ns(look),
         ratio(look / trip),
         overhead(k_small)?,
@@ -843,17 +992,17 @@ pub fn manager_claims(d: &Data) -> anyhow::Result<String> {
         k_big.output.workers,
         c.per_worker,
         lost_updates(c.racy, c),
-        c.expected,
+        count(c.expected),
         lost_updates(c.atomic, c),
     );
-    t += &format!("\n{}\n", stamp(k_big));
+    t += &format!("\n{}\n", credits(&[flag_run(k_small), flag_run(k_big)]));
     Ok(t)
 }
 
 /// Updates lost by a counter that should have reached `c.expected` and
 /// ended at `got`.
-fn lost_updates(got: u64, c: &Counted) -> u64 {
-    c.expected.saturating_sub(got)
+fn lost_updates(got: u64, c: &Counted) -> String {
+    count(c.expected.saturating_sub(got))
 }
 
 /// The summary: every flag on the same search, measured in one run of
@@ -867,25 +1016,30 @@ pub fn tradeoffs(d: &Data) -> anyhow::Result<String> {
         format!("{} / {}", human_ns(l.median), human_ns(l.p99))
     };
     let (m, raw_counted) = (manager.counted()?, d.raw_count.counted()?);
+    // Two tables, so that each reads at the width of a page: the text's
+    // words beside what can go wrong, then the figures.
     let mut t = String::from(
-        "| the flag | one look | a look every | flag overhead | parallel search | stop latency p50 / p99 | what can go wrong | scope | the text's rating |\n|---|--:|--:|--:|--:|--:|---|---|---|\n",
+        "| the flag | the text's rating | scope | what can go wrong |\n|---|---|---|---|\n",
     );
-    t += &format!(
-        "| none: never looking | | | | {} | never stops early | nothing: it cannot stop early either | | |\n",
+    let mut figures = String::from(
+        "| the flag | one look | a look every | flag overhead | parallel search | stop latency p50 / p99 |\n|---|--:|--:|--:|--:|--:|\n",
+    );
+    figures += &format!(
+        "| none: never looking | | | | {} | never stops early |\n",
         human_ns(mmap.unchecked_ns()?.median),
     );
-    t += &format!(
-        "| floor: an atomic in the worker's own memory | {} | | | | | | one process | |\n",
+    figures += &format!(
+        "| floor: an atomic in the worker's own memory | {} | | | | |\n",
         human_ns(mmap.output.local_check_ns.median),
     );
-    let rows: [(&str, &Measured<flag::Report>, String, &str, &str); 5] = [
+    let rows: [(&str, &Measured<flag::Report>, String, &str, &str); 6] = [
         (
             "Manager (ch. 3)",
             manager,
             format!(
                 "get-then-set through a proxy lost {} of {} updates",
                 lost_updates(m.racy, m),
-                m.expected
+                count(m.expected)
             ),
             "one machine",
             "slow, safe, local",
@@ -896,7 +1050,7 @@ pub fn tradeoffs(d: &Data) -> anyhow::Result<String> {
             format!(
                 "load-then-store lost {} of {} updates; the one-way flag itself cannot go wrong",
                 lost_updates(raw_counted.racy, raw_counted),
-                raw_counted.expected
+                count(raw_counted.expected)
             ),
             "one machine",
             "fast, unsafe, local",
@@ -921,87 +1075,70 @@ pub fn tradeoffs(d: &Data) -> anyhow::Result<String> {
             push,
             "as polled; stop latency at the scheduler's mercy".into(),
             "any machine that reaches the server",
-            "",
+            "(not in the text)",
+        ),
+        // Chapter 7: no flag at all, the stop sent as a message.
+        (
+            "no flag: a message to each worker's inbox (ch. 7, ours)",
+            &d.message,
+            "nothing is shared; a stop for a worker that stopped reading is dropped, never waited for"
+                .into(),
+            "one machine (pipes)",
+            "(not in the text)",
         ),
     ];
     for (name, v, wrong, scope, rating) in &rows {
-        t += &format!(
-            "| {name} | {} | {} | {} | {} | {} | {wrong} | {scope} | {rating} |\n",
+        t += &format!("| {name} | {rating} | {scope} | {wrong} |\n");
+        figures += &format!(
+            "| {name} | {} | {} | {} | {} | {} |\n",
             human_ns(look(v)),
-            v.output.check_every,
+            count(v.output.check_every),
             overhead(v)?,
             human_ns(v.output.parallel_ns.median),
             stop(v),
         );
     }
-    // Chapter 7: no flag at all, the stop sent as a message.
-    let message = &d.message;
     t += &format!(
-        "| no flag: a message to each worker's inbox (ch. 7, ours) | {} | {} | {} | {} | {} | nothing is shared; a stop for a worker that stopped reading is dropped, never waited for | one machine (pipes) | |\n",
-        human_ns(look(message)),
-        message.output.check_every,
-        overhead(message)?,
-        human_ns(message.output.parallel_ns.median),
-        stop(message),
-    );
-    t += &format!(
-        "\n{} workers, the prime case ({}), every flag at its chapter's default interval. \
-         Times are medians.\n\n",
+        "\nMeasured:\n\n{figures}\n{} workers, the prime case ({}), every flag at its chapter's default \
+         interval. Times are medians; an overhead says \"within noise\" where the searches \
+         with and without looking overlap.\n\n",
         mmap.output.workers, mmap.output.n
     );
     // Where the measurement and the text part ways, said from the numbers.
     t += "Against the text's ratings:\n\n";
-    let (raw_look, mmap_look) = (look(raw), look(mmap));
-    let same = (raw_look / mmap_look - 1.0).abs() < 0.25;
-    t += &if same {
-        format!(
-            "- *mmap fastest, RawValue fast*: in Rust they are the same: one load from a \
-             shared page, {} against {}. Python's difference was the interpreter's.\n",
-            human_ns(mmap_look),
-            human_ns(raw_look)
-        )
-    } else {
-        format!(
-            "- *mmap fastest, RawValue fast*: measured {} against {}.\n",
-            human_ns(mmap_look),
-            human_ns(raw_look)
-        )
-    };
-    let (redis_look, manager_look) = (look(redis), look(manager));
-    t += &if redis_look > manager_look {
-        format!(
-            "- *Redis slowest*: agrees, {} a look against the manager's {}; both are round \
-             trips, many orders of magnitude above shared memory.\n",
-            human_ns(redis_look),
-            human_ns(manager_look)
-        )
-    } else {
-        format!(
-            "- *Redis slowest*: not on one machine: a look at Redis took {}, at the \
-             manager {}. Both are round trips through the kernel; which is faster changes \
-             from run to run.\n",
-            human_ns(redis_look),
-            human_ns(manager_look)
-        )
-    };
+    let spread =
+        |m: &Measured<flag::Report>| -> Spread { (&m.output.check_ns).into() };
+    t += &format!(
+        "- *mmap fastest, RawValue fast*: one look at mmap {}, at RawValue {}: {}.\n",
+        with_spread(spread(mmap), human_ns),
+        with_spread(spread(raw), human_ns),
+        verdict::smaller("mmap", spread(mmap), "RawValue", spread(raw)),
+    );
+    t += &format!(
+        "- *Redis slowest*: one look at Redis {}, at the manager {}: {}. {}\n",
+        with_spread(spread(redis), human_ns),
+        with_spread(spread(manager), human_ns),
+        verdict::smaller("Redis", spread(redis), "the manager", spread(manager)),
+        hpp_flag_order(&d.hpp)?,
+    );
     t += &format!(
         "- *RawValue and mmap unsafe*: only for read-modify-write. A one-way flag read \
          through an atomic is safe; a counter bumped by load-then-store lost {} of {} \
          updates.\n",
         lost_updates(raw_counted.racy, raw_counted),
-        raw_counted.expected
+        count(raw_counted.expected)
     );
     t += &format!(
         "- *Manager safe*: each request is atomic, a sequence of requests is not: \
          get-then-set lost {} of {} updates.\n",
         lost_updates(m.racy, m),
-        m.expected
+        count(m.expected)
     );
-    t += &format!("\n{}\n", stamp(manager));
-    // The message row, if it was measured in another run than the rest.
-    if d.message.stamp != manager.stamp {
-        t += &format!("\n{}\n", stamp(&d.message));
-    }
+    let docs = [manager, raw, &d.raw_count, mmap, redis, push, &d.message];
+    t += &format!(
+        "\n{}\n",
+        credits(&docs.map(|m| (&m.stamp, m.command.as_str())))
+    );
     Ok(t)
 }
 
@@ -1034,7 +1171,10 @@ pub fn rules(d: &Data) -> anyhow::Result<String> {
                 "{} workers that never looked at anything searched the prime in {}: {}.",
                 mmap.output.workers,
                 human_ns(never),
-                versus_serial(mmap.output.serial_ns.median / never)
+                verdict::speedup(
+                    (&mmap.output.serial_ns).into(),
+                    mmap.unchecked_ns()?.into()
+                )
             ),
         ),
         (
@@ -1079,7 +1219,16 @@ pub fn rules(d: &Data) -> anyhow::Result<String> {
     for (rule, evidence) in rows {
         t += &format!("| {rule} | {evidence} |\n");
     }
-    t += &format!("\n{}\n", ch1_stamps(d, &[Ch1::Sweeps, Ch1::Tiny]));
+    let mut runs: Vec<(&Stamp, &str)> = [mmap, redis, push, k_small, k_big]
+        .into_iter()
+        .map(flag_run)
+        .collect();
+    runs.push((&d.compare.stamp, d.compare.command.as_str()));
+    t += &format!(
+        "\n{}\n\n{}\n",
+        ch1_stamps(d, &[Ch1::Sweeps, Ch1::Tiny]),
+        credits(&runs)
+    );
     Ok(t)
 }
 
@@ -1093,39 +1242,50 @@ pub fn python(d: &Data) -> anyhow::Result<String> {
         "| | Rust, measured here | {} {}, measured here | Python over Rust |\n|---|--:|--:|--:|\n",
         py.implementation, py.python,
     );
-    // Python's figure, or why there is none.
-    let mut row = |what: &str, rust: f64, python: Result<f64, &str>| {
+    // Python's figure and the ratio of the medians with its verdict, or
+    // why there is none.
+    let mut row = |what: &str, rust: Spread, python: Result<Spread, &str>| {
         let cell = match python {
-            Ok(p) => format!("{} | {}", human_ns(p), ratio(p / rust)),
+            Ok(p) => {
+                let said = match verdict::compare(p, rust) {
+                    verdict::Verdict::Above => "Python slower".to_string(),
+                    verdict::Verdict::Below => "Python faster".to_string(),
+                    verdict::Verdict::WithinNoise => "within noise".to_string(),
+                    verdict::Verdict::TooFewRepeats => "too few repeats".to_string(),
+                };
+                format!(
+                    "{} | {} ({said})",
+                    with_spread(p, human_ns),
+                    ratio(p.median / rust.median)
+                )
+            }
             Err(why) => format!("not run: {why} | "),
         };
-        t += &format!("| {what} | {} | {cell} |\n", human_ns(rust));
+        t += &format!("| {what} | {} | {cell} |\n", with_spread(rust, human_ns));
     };
+    let look =
+        |m: &Measured<flag::Report>| -> Spread { (&m.output.check_ns).into() };
     row(
         "one look: a local variable (Python) / an atomic in own memory (Rust)",
-        mmap.output.local_check_ns.median,
-        Ok(looks.floor.median),
+        (&mmap.output.local_check_ns).into(),
+        Ok((&looks.floor).into()),
     );
     row(
         "one look: RawValue",
-        raw.output.check_ns.median,
-        Ok(looks.rawvalue.median),
+        look(raw),
+        Ok((&looks.rawvalue).into()),
     );
-    row(
-        "one look: mmap",
-        mmap.output.check_ns.median,
-        Ok(looks.mmap.median),
-    );
+    row("one look: mmap", look(mmap), Ok((&looks.mmap).into()));
     row(
         "one look: Manager.Value (a round trip)",
-        manager.output.check_ns.median,
-        Ok(looks.manager.median),
+        look(manager),
+        Ok((&looks.manager).into()),
     );
     row(
         "one look: Redis GET (a round trip)",
-        redis.output.check_ns.median,
+        look(redis),
         match &looks.redis {
-            PyRedisLook::Ran { summary } => Ok(summary.median),
+            PyRedisLook::Ran { summary } => Ok(summary.into()),
             PyRedisLook::NotRun { not_run } => Err(not_run.as_str()),
         },
     );
@@ -1144,8 +1304,8 @@ pub fn python(d: &Data) -> anyhow::Result<String> {
         );
         row(
             &format!("a queue, {} per message: overhead per task", python.batch),
-            r.overhead_per_task_ns,
-            Ok(python.overhead_per_task_ns.median),
+            rust.overhead_per_task_ns(),
+            Ok((&python.overhead_per_task_ns).into()),
         );
     }
     t += &format!(
@@ -1156,9 +1316,230 @@ pub fn python(d: &Data) -> anyhow::Result<String> {
         count(q.tasks),
         number(q.from),
         py.queue.workers,
-        stamp(manager),
+        credits(
+            &[manager, raw, mmap, redis].map(|m| (&m.stamp, m.command.as_str()))
+        ),
         queue_stamps(&[Ch1Doc::run(&pipe.tiny_1), Ch1Doc::run(&pipe.tiny_64)]),
         stamp(&d.python),
+    );
+    Ok(t)
+}
+
+/// A flag run's stamp and command, for [`credits`].
+fn flag_run(m: &Measured<flag::Report>) -> (&Stamp, &str) {
+    (&m.stamp, m.command.as_str())
+}
+
+/// Nanoseconds of work per candidate on the prime case: the mmap flag's
+/// serial search (median) over the candidates it tries. The scale that
+/// turns a check interval into time.
+pub fn ns_per_candidate(d: &Data) -> f64 {
+    let v = &d.mmap.output;
+    v.serial_ns.median / workers::search::candidates(v.n) as f64
+}
+
+/// What sets stop latency: the mmap flag raised 100 times at each check
+/// interval, then with more workers than cores; beside each, half an
+/// interval of work, the wait the interval alone would explain.
+pub fn stop_latency(d: &Data) -> anyhow::Result<String> {
+    let per = ns_per_candidate(d);
+    let mut t = String::from(
+        "| a look every | workers per core | half an interval of work | stop latency p50 | p99 | fastest | interval's share of p50 |\n|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    let mut docs = Vec::new();
+    let mut seen = Vec::new();
+    for m in d.latency_by_interval.iter().chain(d.latency_workers()) {
+        // A setting of both sweeps is shown once.
+        if seen.contains(&m.file) {
+            continue;
+        }
+        seen.push(m.file.clone());
+        let v = &m.output;
+        let l = &v.stop_latency_ns;
+        let half = v.check_every as f64 / 2.0 * per;
+        t += &format!(
+            "| {} | {} | {} | {} | {} | {} | {:.1}% |\n",
+            count(v.check_every),
+            per_core(v.workers, m.stamp.cores),
+            human_ns(half),
+            human_ns(l.median),
+            human_ns(l.p99),
+            human_ns(l.min),
+            half / l.median * 100.0,
+        );
+        docs.push(m);
+    }
+    let trials = d.latency_by_interval[0].output.stop_latency_ns.n;
+    t += &format!(
+        "\nThe mmap flag of chapter 5. Each row raises the flag {trials} times in a search \
+         that would otherwise run for seconds, and times how long every worker takes to \
+         stop. The first rows change the check interval with one worker per core; \
+         the rest change the workers at the default interval (with one per core, \
+         that is a row above). Half an interval \
+         of work is how long a worker searches, on average, before its next look: \
+         half the interval times {} per candidate (the serial prime search of \
+         `05-prime.json` over its candidates). It is all of the latency the interval \
+         can explain; the rest is the time the kernel takes to run a worker that \
+         was waiting for a core.\n\n{}\n",
+        human_ns(per),
+        credits(
+            &docs
+                .iter()
+                .map(|m| (&m.stamp, m.command.as_str()))
+                .chain([(&d.mmap.stamp, d.mmap.command.as_str())])
+                .collect::<Vec<_>>()
+        ),
+    );
+    Ok(t)
+}
+
+/// "0.5", "1", "4": workers over cores.
+fn per_core(workers: usize, cores: usize) -> String {
+    let x = workers as f64 / cores as f64;
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// The lines that credit the runs a table was made from: one per stamp,
+/// each naming every command run under it, in the order given.
+pub fn credits(runs: &[(&Stamp, &str)]) -> String {
+    let mut by_stamp: Vec<(&Stamp, Vec<&str>)> = Vec::new();
+    for (stamp, command) in runs {
+        match by_stamp.iter_mut().find(|(s, _)| s == stamp) {
+            Some((_, commands)) if commands.contains(command) => {}
+            Some((_, commands)) => commands.push(command),
+            None => by_stamp.push((stamp, vec![command])),
+        }
+    }
+    let lines: Vec<String> = (by_stamp.into_iter())
+        .map(|(stamp, commands)| {
+            let named: Vec<String> = (families(&commands).into_iter())
+                .map(|(words, at, values)| match at {
+                    None => format!("`{}`", words.join(" ")),
+                    Some(i) => {
+                        let mut words = words;
+                        words[i] = "X".into();
+                        format!(
+                            "`{}` for X = {}",
+                            words.join(" "),
+                            values.join(", ")
+                        )
+                    }
+                })
+                .collect();
+            stamp_line(stamp, &named.join("; "))
+        })
+        .collect();
+    lines.join("\n\n")
+}
+
+/// A group of commands that differ in one word: the first's words, the
+/// place of the word that varies (none while the group has one command)
+/// and the values it takes.
+type Family = (Vec<String>, Option<usize>, Vec<String>);
+
+/// Commands grouped where they differ in one word only, in the order first
+/// seen.
+fn families(commands: &[&str]) -> Vec<Family> {
+    let mut groups: Vec<Family> = Vec::new();
+    for command in commands {
+        let words: Vec<String> = command.split(' ').map(str::to_string).collect();
+        let fits = |(first, at, _): &Family| -> Option<usize> {
+            if first.len() != words.len() {
+                return None;
+            }
+            let differ: Vec<usize> =
+                (0..words.len()).filter(|&i| first[i] != words[i]).collect();
+            match (at, differ.as_slice()) {
+                (None, [i]) => Some(*i),
+                (Some(a), [i]) if a == i => Some(*i),
+                _ => None,
+            }
+        };
+        match groups.iter_mut().find_map(|g| fits(g).map(|i| (g, i))) {
+            Some((g, i)) => {
+                if g.1.is_none() {
+                    g.2.push(g.0[i].clone());
+                    g.1 = Some(i);
+                }
+                g.2.push(words[i].clone());
+            }
+            None => groups.push((words, None, Vec::new())),
+        }
+    }
+    groups
+}
+
+/// HPP's published figures, whole, each row naming the list it was copied
+/// from and the script that timed it: for the chapters to include rather
+/// than quote.
+pub fn hpp(d: &Data) -> anyhow::Result<String> {
+    let h = &d.hpp;
+    let v = &h.prime_validation;
+    let mut t = String::from("| variant |");
+    for n in &v.numbers {
+        t += &format!(" {} |", n.label);
+    }
+    t += "\n|---|";
+    t += &"--:|".repeat(v.numbers.len());
+    t += "\n";
+    // The sources in a table of their own: file names do not wrap.
+    let mut sources = String::from("| variant | timed by |\n|---|---|\n");
+    for variant in &v.variants {
+        t += &format!("| {} |", variant.name);
+        for s in &variant.seconds {
+            t += &format!(" {} |", seconds(*s));
+        }
+        t += "\n";
+        sources +=
+            &format!("| {} | {} |\n", variant.name, h.link(&variant.timed_by));
+    }
+    t += &format!("\n{sources}");
+    let numbers: Vec<String> = (v.numbers.iter())
+        .map(|n| format!("{} {}", n.label, n.n))
+        .collect();
+    t += &format!(
+        "\nSeconds to check one number with a Pool of {} processes, a look at the \
+         flag every {} candidates; each figure is {}. Each row's seconds are copied \
+         from the list named after the script that timed it (`times_` and the \
+         script's name) in the plotting script named below. The numbers: {}.\n\n",
+        v.processes,
+        v.check_every,
+        v.statistic,
+        numbers.join("; "),
+    );
+    let q = &h.queue;
+    t += "| processes | seconds | timed by |\n|--:|--:|---|\n";
+    t += &format!(
+        "| 1, no queue | {} | {} |\n",
+        seconds(q.serial.seconds),
+        h.link(&q.serial.timed_by)
+    );
+    for (p, s) in q.queued.processes.iter().zip(&q.queued.seconds) {
+        t += &format!(
+            "| {p}, through the queue | {} | {} |\n",
+            seconds(*s),
+            h.link(&q.queued.timed_by)
+        );
+    }
+    t += &format!(
+        "\nPrimes among the numbers {}..{}, through {}; each figure is {}.\n\n",
+        count(q.from),
+        count(q.to),
+        q.queue,
+        q.statistic,
+    );
+    t += &format!(
+        "_Measured by the authors of High Performance Python (2nd ed., O'Reilly 2020) \
+         on their machine, and published in the lists of {} and {}; read at commit \
+         {} of {} into `book/data/hpp.json`, from which this table is made._\n",
+        h.link(&v.source),
+        h.link(&q.source),
+        &h.commit[..7],
+        h.repository,
     );
     Ok(t)
 }
@@ -1166,6 +1547,31 @@ pub fn python(d: &Data) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credits_name_each_command_once_and_fold_a_sweep() {
+        let stamp = Stamp {
+            date: "d".into(),
+            cpu: "c".into(),
+            cores: 2,
+            kernel: "k".into(),
+            rustc: "r".into(),
+            revision: "v".into(),
+        };
+        let said = credits(&[
+            (&stamp, "run --every 10 --json"),
+            (&stamp, "run --every 1000 --json"),
+            (&stamp, "run --every 10 --json"),
+            (&stamp, "run --workers 4 --json"),
+            (&stamp, "other"),
+        ]);
+        assert!(
+            said.ends_with(
+                "by `run --every X --json` for X = 10, 1000; `run --workers 4 --json`; `other`._"
+            ),
+            "{said}"
+        );
+    }
 
     #[test]
     fn numbers_are_written_as_the_text_writes_them() {
