@@ -21,7 +21,7 @@ mod parent;
 mod report;
 mod worker;
 
-pub use report::{Counted, Measured, Report, WorkerRow};
+pub use report::{Counted, Looks, Measured, Report, WorkerRow, overhead_line};
 pub use worker::{Counter, Parent};
 
 use crate::pool::Liveness;
