@@ -32,8 +32,9 @@ use std::ops::Range;
 
 /// What to search and how often to look: `--case`, `--check-every`, `--json`.
 ///
-/// `CHECK_EVERY` is the chapter's default interval: often enough to stop fast,
-/// rarely enough that looking costs little. A dear flag wants a larger one.
+/// `CHECK_EVERY` is the chapter's default interval: often enough that little
+/// work is done after the flag goes up, rarely enough that looking costs
+/// little. A dear flag wants a larger one.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SearchArgs<const CHECK_EVERY: u64> {
     /// Which number to search: a prime (no early exit) or where the factor lies
