@@ -32,7 +32,7 @@ use std::time::Duration;
 use workers::pool::{Liveness, Pool, WorkerArgs};
 use workers::prime::is_prime;
 use workers::report::{Machine, Table, human_ns, print_json, spread};
-use workers::stats::Summary;
+use workers::stats::{Compared, Summary};
 use workers::{clock, interrupt};
 
 // What `--json` prints is defined in lib.rs, where `cargo xtask` reads it too.
@@ -366,23 +366,33 @@ fn print_run(r: &Report, args: &RunArgs, first: &ledger::Tally) {
              the queue's:"
         ),
     }
-    if r.speedup >= 1.05 {
-        println!("Parallel was {:.2}x faster than serial.", r.speedup);
-    } else if let Some(why) = not_the_queue {
-        println!("Parallel was {:.2}x serial's speed: {why}.", r.speedup);
-    } else if r.speedup > 0.95 {
-        println!("Parallel was about as fast as serial ({:.2}x).", r.speedup);
-    } else {
-        let advice = if r.batch < 64 {
-            "Try --batch 64, or --sweep to see where parallel starts to pay."
-        } else {
-            "Try --sweep to see where parallel starts to pay."
-        };
-        println!(
-            "Parallel was {:.1}x SLOWER than serial: the tasks are too small for the \
-             queue.\n{advice}",
-            1.0 / r.speedup
-        );
+    // Faster or slower only when every round says so: the ranges decide,
+    // not one pair of medians.
+    let rounds_say = r.parallel_ns.compare(&r.serial_ns);
+    match (rounds_say, not_the_queue) {
+        (Compared::Lower, _) => {
+            println!("Parallel was {:.2}x faster than serial.", r.speedup)
+        }
+        (_, Some(why)) => {
+            println!("Parallel was {:.2}x serial's speed: {why}.", r.speedup)
+        }
+        (Compared::WithinNoise, None) => println!(
+            "Parallel was about as fast as serial ({:.2}x in the medians; the \
+             rounds' ranges overlap).",
+            r.speedup
+        ),
+        (Compared::Higher, None) => {
+            let advice = if r.batch < 64 {
+                "Try --batch 64, or --sweep to see where parallel starts to pay."
+            } else {
+                "Try --sweep to see where parallel starts to pay."
+            };
+            println!(
+                "Parallel was {:.1}x SLOWER than serial in every round: the tasks \
+                 are too small for the queue.\n{advice}",
+                1.0 / r.speedup
+            );
+        }
     }
 }
 

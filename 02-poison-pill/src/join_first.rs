@@ -6,8 +6,10 @@
 //! primes than a channel holds:
 //! `cargo run --bin 02-poison-pill -- --join-first --from 1000000 --to 1100000`
 //!
-//! A Linux socket holds a limited number of unread messages. Once it is full,
-//! the worker's `send` blocks until someone reads. The parent reads only
+//! A Linux socket keeps unread messages in its send buffer, whose limit is
+//! counted in bytes (each small message costing far more than its own bytes
+//! in kernel bookkeeping), not in messages. Once it is full, the worker's
+//! `send` blocks until someone reads. The parent reads only
 //! after the worker has exited, and the worker cannot exit until its send
 //! completes. Only the deadline breaks the wait. The cure is the order of
 //! `Broker::shut_down` in main.rs: read everything first, and reap last.

@@ -8,7 +8,9 @@
 //! (`shm_open` + `mmap`, through the shared_memory crate) holding an atomic
 //! byte that every process loads with `Ordering::Relaxed`: no lock and no
 //! fence, the same machine instruction as a plain load, yet no undefined
-//! behaviour.
+//! behaviour. (Rust's memory model speaks of threads; between processes the
+//! atomics work because every mapping reaches the same physical page and the
+//! processor keeps its caches coherent.)
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};

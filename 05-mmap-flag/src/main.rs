@@ -114,7 +114,9 @@ impl StopFlag for MmapFlag {
     fn is_set(&self) -> anyhow::Result<bool> {
         // Acquire pairs with the finder's Release: had the finder written its
         // answer into the mapping before raising the flag, whoever sees the
-        // flag would see the answer too. On x86-64 both compile to plain moves.
+        // flag would see the answer too (between threads the language says
+        // so; between processes the hardware does, since both map the same
+        // physical page). On x86-64 both compile to plain moves.
         Ok(self.byte().load(Ordering::Acquire) != 0)
     }
 

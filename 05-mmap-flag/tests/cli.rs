@@ -44,6 +44,48 @@ fn every_case_finds_its_factor() {
 }
 
 #[test]
+fn the_flag_overhead_is_a_verdict_from_ranges_and_the_looks_are_priced() {
+    let _turn = kit::turn();
+    let args = ["--case", "prime", "--workers", "2", "--repeats", "2"];
+    let v = kit::json_run(bin(), &[&args[..], &["--trials", "3"]].concat());
+    // The verdict is one of three words, never a bare percentage.
+    let verdict = v["overhead"].as_str().unwrap();
+    assert!(
+        ["lower", "within_noise", "higher"].contains(&verdict),
+        "{verdict}"
+    );
+    // Each worker looks once per 1000 candidates of its half, rounded up.
+    let half = candidates(Case::Prime.number().0).div_ceil(2);
+    let looks = v["looks"]["per_worker"].as_u64().unwrap();
+    assert_eq!(looks, half.div_ceil(1000), "{}", v["looks"]);
+    let look = v["check_ns"]["median"].as_f64().unwrap();
+    let cost = v["looks"]["cost_ns"]["median"].as_f64().unwrap();
+    assert!((cost - look * looks as f64).abs() <= 1e-6 * cost, "{cost}");
+    // The text says the same in words, with both ranges.
+    let out = assert_cmd::Command::new(bin())
+        .args(args)
+        .args(["--trials", "3"])
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Looking at the flag: "))
+        .unwrap_or_else(|| panic!("no overhead line in:\n{text}"));
+    assert!(
+        line.contains("with the flag") && line.contains("never looking"),
+        "{line}"
+    );
+    assert!(
+        text.contains(&format!("What the looks cost: {looks} looks per worker"))
+    );
+}
+
+#[test]
 fn the_flag_stops_the_worker_that_did_not_find_the_factor() {
     let _turn = kit::turn();
     let v = short(Case::Early, "2");

@@ -435,9 +435,11 @@ impl Worker<'_> {
             .map_err(|e| lost(self.url, e))?;
         match reply.first().map(String::as_str) {
             Some("gone") => bail!(
-                "the coordinator of run {} is gone: the run's keys were deleted \
-                 (it ended, or was interrupted)",
-                self.run
+                "the coordinator of run {} is gone: the run's stop key {} no \
+                 longer exists (deleted at the run's end, on an interrupt, or \
+                 by hand)",
+                self.run,
+                self.keys.stop
             ),
             Some("orphaned") => bail!(
                 "the coordinator of run {} is gone: its heartbeat {} was not \
@@ -784,6 +786,13 @@ enum Stopped {
     Deleted,
 }
 
+impl RunKeys<'_> {
+    /// Deletes every key of the run (dropping does it too, quietly).
+    fn delete_all(&self) -> anyhow::Result<()> {
+        self.with(|c| c.del::<_, ()>(&self.keys.all()[..]))
+    }
+}
+
 impl Drop for RunKeys<'_> {
     fn drop(&mut self) {
         let _: redis::RedisResult<()> =
@@ -999,6 +1008,9 @@ pub fn coordinate(args: &Coordinate) -> anyhow::Result<()> {
     // is a warning under it, not a reason to lose it.
     let ended = end_run(&redis, &mut tally, &mut locals, args.lease_ms);
     let shutdown_ns = clock::now_ns() - start - answer_ns;
+    // Every key goes now, so that the report can say so; if Redis is gone
+    // too, each key's lifetime does it.
+    let keys_deleted = redis.delete_all().is_ok();
     let report = DistributedReport {
         run,
         case: args.search.case,
@@ -1015,6 +1027,7 @@ pub fn coordinate(args: &Coordinate) -> anyhow::Result<()> {
         workers: tally.workers,
         answer_ns,
         shutdown_ns,
+        keys_deleted,
     };
     if args.search.json {
         print_json(&report)?;
@@ -1150,7 +1163,7 @@ fn print_run(r: &DistributedReport) {
         ),
     }
     println!(
-        "{} of {} ranges reported; {} searched twice, {} taken over, {} dead.\n",
+        "{} of {} ranges reported; {} searched twice, {} taken over, {} dead-lettered.\n",
         r.ranges_reported,
         r.chunks,
         r.duplicates,
@@ -1181,8 +1194,14 @@ fn print_run(r: &DistributedReport) {
             d.range, d.deliveries, d.last
         );
     }
+    let keys = match r.keys_deleted {
+        true => "every key of the run is deleted".to_string(),
+        false => format!(
+            "the run's keys could not be deleted; they expire within {TTL_SECONDS} s"
+        ),
+    };
     println!(
-        "Every live worker answered the end {} after the answer; the run's keys are deleted.",
+        "Every live worker answered the end {} after the answer; {keys}.",
         human_ns(r.shutdown_ns as f64)
     );
 }

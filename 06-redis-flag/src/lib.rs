@@ -52,6 +52,10 @@ pub struct DistributedReport {
     pub answer_ns: u64,
     /// Nanoseconds from the answer to every worker's reply to its pill.
     pub shutdown_ns: u64,
+    /// Whether every key of the run was deleted before the report; if not,
+    /// they expire by themselves.
+    #[serde(default)]
+    pub keys_deleted: bool,
 }
 
 /// One worker's part, as the coordinator heard it.

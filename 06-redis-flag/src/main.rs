@@ -1,7 +1,9 @@
 //! Chapter 6: the stop flag is a key in Redis, reachable from anywhere.
 //!
-//! Run it: start a server (`redis-server`), then `cargo run --bin 06-redis-flag`
-//! (or `cargo run -p redis-flag`). Try `--case prime`, `--check-every 1000`,
+//! Run it: start a server (`redis-server --save '' --appendonly no --daemonize
+//! yes`: in the background, nothing written to disk), then `cargo run --bin
+//! 06-redis-flag` (or `cargo run -p redis-flag`); stop the server with
+//! `redis-cli shutdown nosave`. Try `--case prime`, `--check-every 1000`,
 //! `--redis-url redis://:password@host:6379/2`, `--help`.
 //!
 //! Redis is a server that holds keys in memory and answers commands over TCP.
@@ -33,6 +35,11 @@ use workers::WorkerArgs;
 use workers::flag::{self, Order, Parent, SearchArgs, Timing};
 use workers::interrupt::OnSignal;
 use workers::search::StopFlag;
+
+/// What a server started by hand for these runs needs: no snapshots or
+/// append-only file written, and the prompt back. `redis-cli shutdown nosave`
+/// stops it.
+const QUIET: &str = "--save '' --appendonly no --daemonize yes";
 
 /// How long connecting may take before we say that no Redis is there.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -195,7 +202,9 @@ impl RedisUrl {
             .join(" ")
     }
 
-    /// Why a refused connection means no server, and how to start one.
+    /// Why a refused connection means no server, and how to start one: in
+    /// the background, keeping nothing on disk (a plain `redis-server` saves
+    /// snapshots into the folder it was started in).
     fn nobody_there(&self) -> String {
         let yours = "or point --redis-url (or REDIS_URL) at yours";
         match self.info().as_ref().map(ConnectionInfo::addr) {
@@ -203,11 +212,12 @@ impl RedisUrl {
                 let path = shell_word(&path.to_string_lossy());
                 format!(
                     "(no server on socket {path}): start one with \
-                     `redis-server --port 0 --unixsocket {path}`, {yours}"
+                     `redis-server --port 0 --unixsocket {path} {QUIET}`, {yours}"
                 )
             }
             Some(ConnectionAddr::Tcp(host, port)) if is_loopback(host) => format!(
-                "(connection refused): start one with `redis-server --port {port}`, {yours}"
+                "(connection refused): start one with \
+                 `redis-server --port {port} {QUIET}`, {yours}"
             ),
             Some(ConnectionAddr::Tcp(host, port)) => format!(
                 "(connection refused): start redis-server on {host}, listening on \
@@ -533,7 +543,8 @@ impl StopFlag for RedisFlag {
     }
 
     /// Raises the run's own flag. Redis runs one command at a time, so the
-    /// write is whole, and every later look from anywhere sees it.
+    /// write is whole, and every later look at this server sees it (a
+    /// replica may lag behind: every process of a run talks to one server).
     fn raise(&self) -> anyhow::Result<()> {
         self.write(1)
     }
@@ -547,8 +558,8 @@ impl StopFlag for RedisFlag {
 
 impl RedisFlag {
     /// Fails unless the run goes on: `stop`, the stop key's value, is 0, and
-    /// the run's own flag exists (`round_there`). No key means someone
-    /// deleted the run's keys: that stops it too.
+    /// the run's own flag exists (`round_there`). A missing key means
+    /// someone deleted it: that stops the run too.
     fn go_on(&self, stop: Option<&[u8]>, round_there: bool) -> anyhow::Result<()> {
         match stop {
             Some(b"0") if round_there => Ok(()),
@@ -557,7 +568,11 @@ impl RedisFlag {
                 self.stop,
                 String::from_utf8_lossy(v)
             ),
-            _ => bail!("stopped from outside: the run's keys were deleted"),
+            None => bail!("stopped from outside: key {} was deleted", self.stop),
+            Some(_) => bail!(
+                "stopped from outside: key {} was deleted",
+                round_key(&self.stop)
+            ),
         }
     }
 

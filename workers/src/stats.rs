@@ -46,6 +46,20 @@ impl Summary {
         })
     }
 
+    /// Compares two quantities by their ranges, not their medians: `Higher`
+    /// when every sample of `self` lies above every sample of `other`,
+    /// `Lower` the reverse, and `WithinNoise` when the two ranges (min to
+    /// max) overlap, so these samples cannot tell them apart.
+    pub fn compare(&self, other: &Summary) -> Compared {
+        if self.min > other.max {
+            Compared::Higher
+        } else if self.max < other.min {
+            Compared::Lower
+        } else {
+            Compared::WithinNoise
+        }
+    }
+
     /// The same summary with every figure multiplied by `k` (a change of unit).
     pub fn scaled(self, k: f64) -> Summary {
         Summary {
@@ -56,6 +70,18 @@ impl Summary {
             ..self
         }
     }
+}
+
+/// What [`Summary::compare`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compared {
+    /// Every sample lies below every sample of the other.
+    Lower,
+    /// The ranges overlap: no difference these samples can show.
+    WithinNoise,
+    /// Every sample lies above every sample of the other.
+    Higher,
 }
 
 #[cfg(test)]
@@ -84,6 +110,30 @@ mod tests {
     fn empty_or_nan_has_no_summary() {
         assert_eq!(Summary::of(&[]), None);
         assert_eq!(Summary::of(&[1.0, f64::NAN]), None);
+    }
+
+    #[test]
+    fn overlapping_ranges_are_within_noise() {
+        let s = |v: &[f64]| Summary::of(v).unwrap();
+        let (a, b) = (s(&[1.21, 1.25, 1.30]), s(&[1.19, 1.28, 1.40]));
+        assert_eq!(a.compare(&b), Compared::WithinNoise);
+        assert_eq!(b.compare(&a), Compared::WithinNoise);
+        // Medians far apart are not enough: one wild sample joins the ranges.
+        let (c, d) = (s(&[1.0, 1.0, 5.0]), s(&[4.0, 4.0, 4.0]));
+        assert_eq!(c.compare(&d), Compared::WithinNoise);
+        // Touching ends still overlap.
+        assert_eq!(
+            s(&[1.0, 2.0]).compare(&s(&[2.0, 3.0])),
+            Compared::WithinNoise
+        );
+    }
+
+    #[test]
+    fn separate_ranges_are_ordered() {
+        let s = |v: &[f64]| Summary::of(v).unwrap();
+        let (fast, slow) = (s(&[1.0, 1.1, 1.2]), s(&[1.3, 1.4, 1.9]));
+        assert_eq!(slow.compare(&fast), Compared::Higher);
+        assert_eq!(fast.compare(&slow), Compared::Lower);
     }
 
     #[test]

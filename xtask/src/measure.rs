@@ -141,7 +141,8 @@ pub fn stamped<T: Serialize>(
 }
 
 /// Runs the already-built binary, as `cargo run` would, and returns what
-/// the book shows: stdout, or for a fault, stderr and the exit code.
+/// the book shows: stdout; for a fault (a killed worker, a non-zero exit),
+/// stdout and stderr in the order a terminal shows them, and the exit code.
 fn execute(
     m: &Measurement,
     json: bool,
@@ -150,46 +151,70 @@ fn execute(
     let exe = bin_dir().join(m.bin);
     let mut cmd = Command::new(&exe);
     cmd.args(m.args).current_dir(root());
+    // A student's shell does not ask for backtraces; ours may.
+    cmd.env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE");
     if let Some(url) = redis_url {
         cmd.env("REDIS_URL", url);
     }
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    // A fault's story is told on both streams (a report, then the panic or
+    // the error line): one pipe for both keeps their order.
+    let fault = !json && (m.kill_worker.is_some() || m.exit != 0);
+    let merged = if fault {
+        let (reader, writer) = std::io::pipe()?;
+        cmd.stdout(writer.try_clone()?).stderr(writer);
+        Some(reader)
+    } else {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        None
+    };
     if json {
         cmd.arg("--json");
     }
-    let child = cmd
+    let mut child = cmd
         .spawn()
         .with_context(|| format!("cannot run {}", exe.display()))?;
+    // Our copies of the pipe's write end go, so reading ends with the run.
+    drop(cmd);
+    let reading = merged.map(|mut r| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut r, &mut text).map(|_| text)
+        })
+    });
     if let Some(w) = m.kill_worker {
         let kids = ps::wait_for_children(child.id(), w + 1, Duration::from_secs(10))
             .context("the workers did not start")?;
         std::thread::sleep(Duration::from_millis(300));
         sh("kill", &["-KILL", &kids[w].to_string()])?;
     }
+    if let Some(reading) = reading {
+        let status = child.wait()?;
+        let text = (reading.join())
+            .map_err(|_| anyhow::anyhow!("reading {}'s output failed", m.bin))??;
+        let code = status.code().unwrap_or(-1);
+        return match m.kill_worker {
+            Some(_) if status.success() => {
+                bail!("`{}` survived a killed worker with exit 0", m.command())
+            }
+            None if code != m.exit => bail!(
+                "`{}` ended with {status}, not exit code {}: {text}",
+                m.command(),
+                m.exit
+            ),
+            _ => Ok(format!("{text}(exit status {code})\n")),
+        };
+    }
     let out = child.wait_with_output()?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    match m.kill_worker {
-        Some(_) if !out.status.success() => Ok(format!(
-            "{stderr}(exit status {})\n",
-            out.status.code().unwrap_or(-1)
-        )),
-        Some(_) => {
-            bail!("`{}` survived a killed worker with exit 0", m.command())
-        }
-        None if out.status.code() == Some(m.exit) => {
-            let stdout = String::from_utf8(out.stdout)?;
-            Ok(match m.exit {
-                0 => stdout,
-                code => format!("{stdout}(exit status {code})\n"),
-            })
-        }
-        None => bail!(
-            "`{}` ended with {}, not exit code {}: {stderr}",
+    if out.status.code() != Some(0) {
+        bail!(
+            "`{}` ended with {}, not exit code 0: {}",
             m.command(),
             out.status,
-            m.exit
-        ),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
+    Ok(String::from_utf8(out.stdout)?)
 }
 
 /// Runs `redis-benchmark` against the server on `port`: requests per second
@@ -269,8 +294,19 @@ fn stamp_here() -> anyhow::Result<Stamp> {
 fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(at) = rest.find("pid ") {
-        let (head, tail) = rest.split_at(at + 4);
+    // A panic names its thread's id, which on Linux is the process's id for a
+    // main thread: `thread 'main' (347) panicked`.
+    let next = |rest: &str| {
+        [
+            rest.find("pid ").map(|a| a + 4),
+            rest.find("' (").map(|a| a + 3),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    };
+    while let Some(at) = next(rest) {
+        let (head, tail) = rest.split_at(at);
         out.push_str(head);
         let digits =
             tail.len() - tail.trim_start_matches(|c: char| c.is_ascii_digit()).len();
@@ -292,6 +328,10 @@ mod tests {
         assert_eq!(
             normalize("worker 1 (pid 11702) died; pid 7 too; rapid growth"),
             "worker 1 (pid <pid>) died; pid <pid> too; rapid growth"
+        );
+        assert_eq!(
+            normalize("thread 'main' (347) panicked at src/crash.rs:57:13:"),
+            "thread 'main' (<pid>) panicked at src/crash.rs:57:13:"
         );
     }
 }

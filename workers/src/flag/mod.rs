@@ -23,7 +23,7 @@ mod report;
 mod work;
 mod worker;
 
-pub use report::{Counted, Measured, Report, WorkerRow};
+pub use report::{Counted, Looks, Measured, Report, WorkerRow, overhead_line};
 pub use work::Work;
 pub use worker::{Counter, Parent};
 
@@ -40,8 +40,9 @@ pub const TRANSACTIONS: u64 = 8_000_000;
 /// What to search and how often to look: `--workload`, `--case`,
 /// `--transactions`, `--check-every`, `--json`.
 ///
-/// `CHECK_EVERY` is the chapter's default interval: often enough to stop fast,
-/// rarely enough that looking costs little. A dear flag wants a larger one.
+/// `CHECK_EVERY` is the chapter's default interval: often enough that little
+/// work is done after the flag goes up, rarely enough that looking costs
+/// little. A dear flag wants a larger one.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SearchArgs<const CHECK_EVERY: u64> {
     /// What to search: a large number for a factor, or card transactions for

@@ -5,7 +5,7 @@ use super::{SearchArgs, Timing, Work};
 use crate::fraud::Scan;
 use crate::report::{Machine, Table, human_ns, print_json, ratio, spread};
 use crate::search::{Case, Outcome, Searched, candidate, candidates};
-use crate::stats::Summary;
+use crate::stats::{Compared, Summary};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
@@ -44,7 +44,12 @@ impl Measured {
             });
         self.work.confirm(found)?;
         let summary = |s: &[f64]| Summary::of(s).expect("at least one sample");
+        let parallel_ns = summary(&self.parallel_ns);
+        let unchecked_ns = Summary::of(&self.unchecked_ns);
+        let check_ns = summary(&self.check_ns);
         Ok(Report {
+            overhead: unchecked_ns.map(|u| parallel_ns.compare(&u)),
+            looks: Looks::of(&self.per_worker, &check_ns, &parallel_ns),
             machine: Machine::here(),
             flag: what.to_string(),
             case: args.case,
@@ -55,10 +60,10 @@ impl Measured {
             scan: self.work.scan(found),
             wasted_ns: self.per_worker.iter().filter_map(|w| w.after_flag_ns).sum(),
             per_worker: self.per_worker,
-            parallel_ns: summary(&self.parallel_ns),
+            parallel_ns,
             serial_ns: summary(&serial),
-            unchecked_ns: Summary::of(&self.unchecked_ns),
-            check_ns: summary(&self.check_ns),
+            unchecked_ns,
+            check_ns,
             local_check_ns: summary(&self.local_check_ns),
             round_trip_ns: summary(&self.round_trip_ns),
             stop_latency_ns: summary(&self.stop_latency_ns),
@@ -115,6 +120,98 @@ pub struct Report {
     pub wasted_ns: u64,
     /// With `--count`: what the shared counter said.
     pub counted: Option<Counted>,
+    /// Prime case only: the parallel search with the flag against the same
+    /// search never looking, by their ranges (`higher`: slower with the
+    /// flag in every repeat; `within_noise`: the ranges overlap).
+    #[serde(default)]
+    pub overhead: Option<Compared>,
+    /// What the looks of the last timed search cost, from the cost of one
+    /// look: the other way to size the overhead, and the one that works in
+    /// every case.
+    #[serde(default)]
+    pub looks: Option<Looks>,
+}
+
+/// The looks of one search, priced: the busiest worker's looks times the
+/// measured cost of one look.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Looks {
+    /// The most looks any one worker made (workers look in parallel, so the
+    /// busiest one is what the wall time can feel).
+    pub per_worker: u64,
+    /// `per_worker` times the cost of one look (`check_ns`), nanoseconds:
+    /// median, min and max follow the look's.
+    pub cost_ns: Summary,
+    /// The median of `cost_ns` in percent of the median parallel search.
+    pub pct_of_search: f64,
+}
+
+impl Looks {
+    /// Prices the looks of `rows` at `look` each, against `search`; `None`
+    /// when no worker looked at all.
+    pub fn of(
+        rows: &[WorkerRow],
+        look: &Summary,
+        search: &Summary,
+    ) -> Option<Looks> {
+        let per_worker = rows.iter().map(|w| w.searched.checks).max()?;
+        if per_worker == 0 {
+            return None;
+        }
+        let cost_ns = look.scaled(per_worker as f64);
+        Some(Looks {
+            per_worker,
+            cost_ns,
+            pct_of_search: cost_ns.median / search.median * 100.0,
+        })
+    }
+
+    /// One line: the looks, what one costs, what they all cost.
+    pub fn line(&self, look: &Summary) -> String {
+        format!(
+            "{} looks per worker x {} each = {}, {} of the search",
+            self.per_worker,
+            spread(look),
+            spread(&self.cost_ns),
+            pct(self.pct_of_search)
+        )
+    }
+}
+
+/// A percentage with two significant figures, so 0.004% does not print as 0.0%.
+fn pct(p: f64) -> String {
+    match p.abs() {
+        x if x >= 10.0 => format!("{p:.0}%"),
+        x if x >= 1.0 => format!("{p:.1}%"),
+        x if x > 0.0 => {
+            let digits = (1.0 - x.log10().floor()) as usize;
+            format!("{p:.digits$}%")
+        }
+        _ => "0%".into(),
+    }
+}
+
+/// The overhead line: the decision of [`Summary::compare`] in words, with
+/// both ranges, so a reader sees what it rests on.
+pub fn overhead_line(with: &Summary, never: &Summary) -> String {
+    let both = format!(
+        "with the flag {}, never looking {}",
+        spread(with),
+        spread(never)
+    );
+    match with.compare(never) {
+        Compared::WithinNoise => {
+            format!("within noise, the ranges overlap ({both})")
+        }
+        Compared::Higher => format!(
+            "slower in every repeat, by {} in the medians ({both})",
+            pct((with.median - never.median) / never.median * 100.0)
+        ),
+        Compared::Lower => format!(
+            "faster in every repeat, which looking cannot cause: the machine's \
+             noise between the runs ({both})"
+        ),
+    }
 }
 
 /// The lost-update demonstration: every worker added one `per_worker` times.
@@ -144,7 +241,9 @@ pub struct WorkerRow {
 impl Report {
     /// What looking at the flag added to the parallel search, in percent of
     /// the same search never looking (medians). `None` unless the run
-    /// timed that search (the prime case does).
+    /// timed that search (the prime case does). One pair of medians is
+    /// noisy: read it with [`Report::overhead`], which says whether the
+    /// ranges even differ.
     pub fn overhead_pct(&self) -> Option<f64> {
         let never = self.unchecked_ns.as_ref()?.median;
         Some((self.parallel_ns.median - never) / never * 100.0)
@@ -213,12 +312,24 @@ impl Report {
         }
         t.row(["serial, one process".into(), spread(&r.serial_ns)]);
         print!("{t}");
-        println!(
-            "Parallel against serial: {}.",
-            ratio(r.serial_ns.median / r.parallel_ns.median)
-        );
-        if let Some(overhead) = r.overhead_pct() {
-            println!("Looking at the flag cost {overhead:+.1}% of the search time.");
+        let speedup = ratio(r.serial_ns.median / r.parallel_ns.median);
+        match r.parallel_ns.compare(&r.serial_ns) {
+            Compared::WithinNoise => println!(
+                "Parallel against serial: {speedup} in the medians, within noise \
+                 (the ranges overlap)."
+            ),
+            _ => println!("Parallel against serial: {speedup} (medians)."),
+        }
+        // Two ways to size the flag's cost: the timed difference, which noise
+        // can swamp, and the looks priced one by one, which it cannot.
+        if let Some(never) = &r.unchecked_ns {
+            println!(
+                "Looking at the flag: {}.",
+                overhead_line(&r.parallel_ns, never)
+            );
+        }
+        if let Some(looks) = &r.looks {
+            println!("What the looks cost: {}.", looks.line(&r.check_ns));
         }
         println!(
             "\nOne look at the flag, median of {SAMPLES} samples (min to max):"
@@ -268,5 +379,63 @@ impl Report {
             print!("{t}");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[f64]) -> Summary {
+        Summary::of(v).unwrap()
+    }
+
+    #[test]
+    fn overlapping_runs_are_called_noise_not_a_percentage() {
+        // A student's runs: the medians differ by 40%, the ranges overlap.
+        let line =
+            overhead_line(&s(&[0.7e9, 0.8e9, 1.6e9]), &s(&[1.0e9, 1.3e9, 1.4e9]));
+        assert!(line.starts_with("within noise"), "{line}");
+        assert!(!line.contains('%'), "{line}");
+    }
+
+    #[test]
+    fn separate_runs_say_which_way() {
+        let slower = overhead_line(&s(&[2.0e9, 2.1e9]), &s(&[1.0e9, 1.1e9]));
+        assert!(
+            slower.starts_with("slower in every repeat, by 95%"),
+            "{slower}"
+        );
+        let faster = overhead_line(&s(&[1.0e9, 1.1e9]), &s(&[2.0e9, 2.1e9]));
+        assert!(faster.contains("noise"), "{faster}");
+    }
+
+    #[test]
+    fn looks_are_priced_at_the_busiest_worker() {
+        let row = |checks| WorkerRow {
+            share: 0..1,
+            searched: Searched {
+                outcome: Outcome::Exhausted,
+                checked: checks * 1000,
+                checks,
+            },
+            after_flag_ns: None,
+        };
+        let look = s(&[1.0, 2.0, 4.0]);
+        let looks = Looks::of(&[row(10), row(1000)], &look, &s(&[1e6])).unwrap();
+        assert_eq!(looks.per_worker, 1000);
+        assert_eq!((looks.cost_ns.min, looks.cost_ns.median), (1000.0, 2000.0));
+        assert_eq!(looks.pct_of_search, 0.2);
+        assert!(looks.line(&look).ends_with(", 0.20% of the search"));
+        assert_eq!(Looks::of(&[row(0)], &look, &s(&[1e6])), None);
+    }
+
+    #[test]
+    fn small_percentages_keep_two_figures() {
+        assert_eq!(pct(0.0042), "0.0042%");
+        assert_eq!(pct(0.2), "0.20%");
+        assert_eq!(pct(3.25), "3.2%");
+        assert_eq!(pct(42.0), "42%");
+        assert_eq!(pct(0.0), "0%");
     }
 }

@@ -92,9 +92,14 @@ impl Work {
         (0..repeats)
             .map(|_| {
                 let t = clock::now_ns();
-                self.task()
-                    .run(data, 0..self.items(), u64::MAX, &LocalFlag::default())
-                    .map(|_| (clock::now_ns() - t) as f64)
+                // `black_box`: a search whose result nobody reads has no
+                // effect, and an optimized build would delete it.
+                let task = std::hint::black_box(self.task());
+                task.run(data, 0..self.items(), u64::MAX, &LocalFlag::default())
+                    .map(|s| {
+                        std::hint::black_box(s);
+                        (clock::now_ns() - t) as f64
+                    })
             })
             .collect()
     }
