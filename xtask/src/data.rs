@@ -159,9 +159,9 @@ pub struct Data {
     pub redis_floor: Measured<RedisBenchmark>,
     /// `py-side-by-side.json`: the same looks and queues in Python.
     pub python: Measured<SideBySide>,
-    /// `fraud-03-manager.json` to `fraud-06-redis.json`: chapters 3, 4, 5
-    /// and 6 (polled) scanning transactions, no fraud planted.
-    pub fraud: [Measured<flag::Report>; 4],
+    /// `fraud-03-manager.json` to `fraud-07-message.json`: chapters 3, 4,
+    /// 5, 6 (polled) and 7 scanning transactions, no fraud planted.
+    pub fraud: [Measured<flag::Report>; 5],
     /// `06-rtt-*.json`: chapter 6 at each distance of [`RTT_PLANS`], nearest
     /// first.
     pub distances: Vec<Measured<Distance>>,
@@ -220,6 +220,7 @@ impl Data {
                 load("fraud-04-rawvalue.json")?,
                 load("fraud-05-mmap.json")?,
                 load("fraud-06-redis.json")?,
+                load("fraud-07-message.json")?,
             ],
             distances: RTT_PLANS
                 .iter()

@@ -370,6 +370,7 @@ pub const MEASUREMENTS: &[Measurement] = &[
     Measurement::of("fraud-05-mmap.json", "05-mmap-flag", FRAUD),
     Measurement::of("fraud-05-early.txt", "05-mmap-flag", FRAUD_EARLY),
     Measurement::of("fraud-06-redis.json", "06-redis-flag", FRAUD),
+    Measurement::of("fraud-07-message.json", "07-message-stop", FRAUD),
     Measurement::of(
         "06-distributed.txt",
         "06-redis-flag",

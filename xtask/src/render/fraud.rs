@@ -1,41 +1,12 @@
 //! The fraud scan beside the prime search: the same four flags, the same
 //! timed searches, over transactions read from memory instead of divisions.
 
+use super::tables::{credits, overhead, with_spread};
+use super::verdict;
 use crate::data::{Data, Measured};
 use anyhow::Context;
 use workers::flag::Report;
 use workers::report::human_ns;
-use workers::stats::Summary;
-
-/// A median with its spread: "6.66 ms (5.90 ms – 7.22 ms)".
-fn spread(s: &Summary) -> String {
-    format!(
-        "{} ({} – {})",
-        human_ns(s.median),
-        human_ns(s.min),
-        human_ns(s.max)
-    )
-}
-
-/// Parallel against serial, from the medians, with the spread the extremes
-/// allow: "1.92x (1.80x – 2.01x)".
-fn speedup(r: &Report) -> String {
-    let (s, p) = (&r.serial_ns, &r.parallel_ns);
-    format!(
-        "{:.2}x ({:.2}x – {:.2}x)",
-        s.median / p.median,
-        s.min / p.max,
-        s.max / p.min
-    )
-}
-
-/// What the flag added to the same search never looking, in percent of it.
-fn overhead(m: &Measured<Report>) -> anyhow::Result<String> {
-    let pct = m.output.overhead_pct().with_context(|| {
-        format!("{} has no search never looking: not the prime case", m.file)
-    })?;
-    Ok(format!("{pct:+.1}%"))
-}
 
 /// Nanoseconds of serial work per item: one division, or one pair of
 /// transactions checked.
@@ -52,11 +23,12 @@ fn throughput(bytes: u64, ns: f64) -> String {
 /// The flags' figures on both workloads, chapter by chapter, and what the
 /// difference comes to.
 pub fn fraud(d: &Data) -> anyhow::Result<String> {
-    let pairs: [(&str, &Measured<Report>, &Measured<Report>); 4] = [
+    let pairs: [(&str, &Measured<Report>, &Measured<Report>); 5] = [
         ("Manager (ch. 3)", &d.manager, &d.fraud[0]),
         ("RawValue (ch. 4)", &d.raw, &d.fraud[1]),
         ("mmap (ch. 5)", &d.mmap, &d.fraud[2]),
         ("Redis, polled (ch. 6)", d.redis(), &d.fraud[3]),
+        ("a message (ch. 7)", &d.message, &d.fraud[4]),
     ];
     let mut t = String::from(
         "| the flag | work | a look every | serial | parallel | parallel vs serial | flag overhead | stop latency p50 / p99 |\n|---|---|--:|--:|--:|--:|--:|--:|\n",
@@ -67,9 +39,9 @@ pub fn fraud(d: &Data) -> anyhow::Result<String> {
             t += &format!(
                 "| {name} | {work} | {} | {} | {} | {} | {} | {} / {} |\n",
                 r.check_every,
-                spread(&r.serial_ns),
-                spread(&r.parallel_ns),
-                speedup(r),
+                with_spread((&r.serial_ns).into(), human_ns),
+                with_spread((&r.parallel_ns).into(), human_ns),
+                verdict::speedup((&r.serial_ns).into(), (&r.parallel_ns).into()),
                 overhead(m)?,
                 human_ns(r.stop_latency_ns.median),
                 human_ns(r.stop_latency_ns.p99),
@@ -87,9 +59,8 @@ pub fn fraud(d: &Data) -> anyhow::Result<String> {
         "\n{} workers. Divisions: the prime case ({}), {} odd candidates. Transactions: {} \
          of them ({} MB, generated once in {}, before the workers start), no fraud \
          planted, {} pairs. In both, nothing is found: every look at the flag is \
-         overhead. Times are medians of the searches timed, with min – max; the \
-         speedup's spread sets the slowest serial against the fastest parallel search \
-         and the other way round.\n\n",
+         overhead. Times are medians of the searches timed, with min – max; a \
+         speedup or an overhead says \"within noise\" where the two ranges overlap.\n\n",
         mmap.workers,
         mmap.n,
         d.mmap.output.per_worker.last().map_or(0, |w| w.share.end),
@@ -127,24 +98,10 @@ pub fn fraud(d: &Data) -> anyhow::Result<String> {
             100.0 * fraud.check_ns.median / between(fraud),
         );
     }
-    let same = "the transactions; the same for chapters 3, 4 and 6, each at its own \
-                default interval";
-    let own = "the divisions; the other chapters' prime-case runs as their own pages \
-               show";
-    t += &format!(
-        "\n{}\n\n{}\n",
-        stamp(&d.fraud[2], same),
-        stamp(&d.mmap, own)
-    );
+    let docs: Vec<_> = (pairs.iter())
+        .flat_map(|(_, prime, fraud)| [prime, fraud])
+        .map(|m| (&m.stamp, m.command.as_str()))
+        .collect();
+    t += &format!("\n{}\n", credits(&docs));
     Ok(t)
-}
-
-/// "_Measured (where and when), by (what) (and what else)._", as under
-/// every table.
-fn stamp<T>(m: &Measured<T>, and: &str) -> String {
-    let s = &m.stamp;
-    format!(
-        "_Measured {} on {}, {} cores, Linux {}, {}, revision {}, by `{}` ({and})._",
-        s.date, s.cpu, s.cores, s.kernel, s.rustc, s.revision, m.command
-    )
 }

@@ -249,7 +249,7 @@ fn per_design(d: &Data, figure: impl Fn(&QueueRuns) -> String) -> String {
 }
 
 /// A median with its spread: "6.66 µs (5.90 µs – 7.22 µs)".
-fn with_spread(s: Spread, show: fn(f64) -> String) -> String {
+pub(super) fn with_spread(s: Spread, show: fn(f64) -> String) -> String {
     format!("{} ({} – {})", show(s.median), show(s.min), show(s.max))
 }
 
