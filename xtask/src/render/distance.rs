@@ -41,12 +41,7 @@ fn model_pct(look_ns: f64, k: u64, candidate_ns: f64) -> f64 {
 
 /// "1.23 ms (1.10 ms – 1.41 ms)".
 fn spread(s: &Summary) -> String {
-    format!(
-        "{} ({} – {})",
-        human_ns(s.median),
-        human_ns(s.min),
-        human_ns(s.max)
-    )
+    super::tables::with_spread(s.into(), human_ns)
 }
 
 /// "105 µs / 203 µs".
@@ -172,9 +167,9 @@ pub fn table(d: &Data) -> anyhow::Result<String> {
     }
     t += &format!(
         "\nWhat the looks add to the prime case, at each of the chapter's intervals: \
-         measured (the median search against the median search that never looks, \
-         with the spread of the searches), and in brackets what a look's cost \
-         predicts, {BUDGET_PCT_TEXT}. A dash: not run at that distance, where \
+         measured (the median search against the median search that never looks; \
+         \"within noise\" where their ranges overlap), and in brackets what a \
+         look's cost predicts, {BUDGET_PCT_TEXT}. A dash: not run at that distance, where \
          the looks alone would take minutes.\n\n",
     );
     t += "| distance |";
@@ -236,27 +231,16 @@ pub fn table(d: &Data) -> anyhow::Result<String> {
 /// How the budget reads in prose.
 const BUDGET_PCT_TEXT: &str = "a look's cost over the candidates' between two looks";
 
-/// "+3.1% (+2.0% – +4.2%)": the whole cost of looking, with the spread of
-/// the searches against the median search that never looks; one search
-/// alone has no spread.
+/// What looking added, by the book's one rule (`verdict::overhead`):
+/// "+3.1%", "+0.4% (within noise)", "+460.6% (one run)".
 fn overhead(r: &Report) -> anyhow::Result<String> {
-    let never = r
-        .unchecked_ns
-        .as_ref()
-        .ok_or_else(|| {
-            anyhow::anyhow!("a polled run at a distance has no `unchecked_ns`")
-        })?
-        .median;
-    let pct = |ns: f64| format!("{:+.1}%", (ns - never) / never * 100.0);
-    Ok(match r.parallel_ns.n {
-        1 => format!("{} (1 search)", pct(r.parallel_ns.median)),
-        _ => format!(
-            "{} ({} – {})",
-            pct(r.parallel_ns.median),
-            pct(r.parallel_ns.min),
-            pct(r.parallel_ns.max)
-        ),
-    })
+    let never = r.unchecked_ns.as_ref().ok_or_else(|| {
+        anyhow::anyhow!("a polled run at a distance has no `unchecked_ns`")
+    })?;
+    Ok(super::verdict::overhead(
+        (&r.parallel_ns).into(),
+        never.into(),
+    ))
 }
 
 /// 100,000.
