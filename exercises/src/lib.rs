@@ -32,3 +32,7 @@ pub mod ch04_claim;
 pub mod ch05_eventfd;
 #[cfg_attr(feature = "solutions", path = "../solutions/ch06_lease.rs")]
 pub mod ch06_lease;
+#[cfg_attr(feature = "solutions", path = "../solutions/ch07_forward.rs")]
+pub mod ch07_forward;
+#[cfg_attr(feature = "solutions", path = "../solutions/ch08_structuring.rs")]
+pub mod ch08_structuring;

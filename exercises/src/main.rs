@@ -1,5 +1,5 @@
 //! The exercises' runs, for their tests: `exercises ch01` ... `exercises
-//! ch05` each run one build-it exercise with real worker processes (this
+//! ch07` each run one build-it exercise with real worker processes (this
 //! binary again, as `exercises worker --role chNN`) and the student's code,
 //! and end with status 0 only if the answer is right. Chapter 6's exercise
 //! needs no processes of its own: its test talks to a real `redis-server`.
@@ -58,6 +58,11 @@ enum Run {
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
         workers: u16,
     },
+    /// Exercise 7.B: a supervisor forwards stops to every worker's inbox
+    Ch07 {
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(2..=64))]
+        workers: u16,
+    },
     /// Internal: run as a worker process (started by the parent).
     #[command(hide = true)]
     Worker {
@@ -68,6 +73,9 @@ enum Run {
         /// Die on receiving this many numbers (exercise 1.B).
         #[arg(long)]
         crash_after: Option<u64>,
+        /// The descriptor of this worker's inbox (exercise 7.B).
+        #[arg(long)]
+        inbox: Option<i32>,
     },
 }
 
@@ -79,6 +87,7 @@ enum Role {
     Ch03,
     Ch04,
     Ch05,
+    Ch07,
 }
 
 fn main() -> ExitCode {
@@ -88,12 +97,17 @@ fn main() -> ExitCode {
             link,
             role,
             crash_after,
+            inbox,
         } => workers::run_worker(|| match role {
             Role::Ch01 => run::ch01::worker(&link, crash_after),
             Role::Ch02 => run::ch02::worker(&link),
             Role::Ch03 => run::ch03::worker(&link),
             Role::Ch04 => run::ch04::worker(&link),
             Role::Ch05 => run::ch05::worker(&link),
+            Role::Ch07 => match inbox {
+                Some(fd) => run::ch07::worker(&link, fd),
+                None => anyhow::bail!("a chapter 7 worker needs --inbox"),
+            },
         }),
         // Worker 1 of the three dies on receiving its 50th number.
         Run::Ch01 { workers, to } => workers::run_parent(|| {
@@ -108,6 +122,9 @@ fn main() -> ExitCode {
         }
         Run::Ch05 { case, workers } => {
             workers::run_parent(|| run::ch05::parent(case, workers))
+        }
+        Run::Ch07 { workers } => {
+            workers::run_parent(|| run::ch07::parent(usize::from(workers)))
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod ch02;
 pub mod ch03;
 pub mod ch04;
 pub mod ch05;
+pub mod ch07;
 
 use std::time::{Duration, Instant};
 use workers::pool::{Heard, Pool};
