@@ -2,7 +2,7 @@
 //! and the conclusion the talk-less chapter draws from them, in words chosen
 //! by the numbers.
 
-use super::tables::{credits, design_name, overhead};
+use super::tables::{count, credits, design_name, overhead};
 use super::verdict::{Verdict, compare};
 use crate::data::{Data, Measured, Spread, Stamp};
 use workers::flag;
@@ -152,7 +152,7 @@ pub fn message_verdict(d: &Data) -> anyhow::Result<String> {
         mmap.file
     );
     let c = d.raw_count.counted()?;
-    let lost = c.expected.saturating_sub(c.racy);
+    let lost = count(c.expected.saturating_sub(c.racy));
     // "Dearer" and "slower" only where every sample says so (the book's one
     // rule, `verdict::compare`); overlapping ranges are noise.
     let look_verdict = compare(look_spread(msg), look_spread(mmap));
@@ -230,7 +230,7 @@ pub fn message_verdict(d: &Data) -> anyhow::Result<String> {
             } else {
                 " (though the message stopped the workers as fast)"
             },
-            c.expected
+            count(c.expected)
         )
     } else if dearer_look {
         "\nSo a look into an inbox cost more than a look at a shared byte, though on \

@@ -264,7 +264,7 @@ fn number(n: u64) -> String {
 }
 
 /// How many, with thousands separated: 20,000.
-fn count(n: u64) -> String {
+pub(super) fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
