@@ -104,7 +104,7 @@ fn whisker<'b>(
 }
 
 /// What sets stop latency (the mmap flag, 100 raises per point): against
-/// the check interval, beside half an interval of work; and against
+/// the check interval, beside an interval of work; and against
 /// workers per core.
 pub fn stop_latency(d: &Data) -> anyhow::Result<String> {
     let per = crate::render::tables::ns_per_candidate(d);
@@ -122,10 +122,10 @@ pub fn stop_latency(d: &Data) -> anyhow::Result<String> {
     let all = || by_interval.iter().chain(&by_workers);
     let lo = all().map(|p| p.1).fold(f64::MAX, f64::min);
     let hi = all().map(|p| p.3).fold(f64::MIN, f64::max);
-    let half = |k: f64| k / 2.0 * per;
+    let interval = |k: f64| k * per;
     let ks = by_interval.iter().map(|p| p.0);
     let (k_lo, k_hi) = (ks.clone().fold(f64::MAX, f64::min), ks.fold(0.0, f64::max));
-    let ys = decades(lo.min(half(k_lo)), hi);
+    let ys = decades(lo.min(interval(k_lo)), hi.max(interval(k_hi)));
     svg((SIZE.0, 400), |root| {
         let root = root.titled(
             "Stop latency of the mmap flag (ch. 5): p50, whiskers from fastest to p99",
@@ -155,13 +155,13 @@ pub fn stop_latency(d: &Data) -> anyhow::Result<String> {
         let (a, b) = (decades(k_lo, k_hi).start, decades(k_lo, k_hi).end);
         chart
             .draw_series(DashedLineSeries::new(
-                [(a, half(a)), (b, half(b))],
+                [(a, interval(a)), (b, interval(b))],
                 6,
                 4,
                 grey.into(),
             ))
             .map_err(plot_error)?
-            .label("half an interval of work")
+            .label("an interval of work")
             .legend(move |(x, y)| {
                 DashedPathElement::new([(x, y), (x + 16, y)], 4, 2, grey)
             });

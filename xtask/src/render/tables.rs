@@ -1339,12 +1339,12 @@ pub fn ns_per_candidate(d: &Data) -> f64 {
 }
 
 /// What sets stop latency: the mmap flag raised 100 times at each check
-/// interval, then with more workers than cores; beside each, half an
-/// interval of work, the wait the interval alone would explain.
+/// interval, then with more workers than cores; beside each, an interval of
+/// work, the longest wait the interval alone can explain.
 pub fn stop_latency(d: &Data) -> anyhow::Result<String> {
     let per = ns_per_candidate(d);
     let mut t = String::from(
-        "| a look every | workers per core | half an interval of work | stop latency p50 | p99 | fastest | interval's share of p50 |\n|--:|--:|--:|--:|--:|--:|--:|\n",
+        "| a look every | workers per core | an interval of work | stop latency p50 | p99 | fastest | interval's share of p50 |\n|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     let mut docs = Vec::new();
     let mut seen = Vec::new();
@@ -1356,16 +1356,16 @@ pub fn stop_latency(d: &Data) -> anyhow::Result<String> {
         seen.push(m.file.clone());
         let v = &m.output;
         let l = &v.stop_latency_ns;
-        let half = v.check_every as f64 / 2.0 * per;
+        let interval = v.check_every as f64 * per;
         t += &format!(
             "| {} | {} | {} | {} | {} | {} | {:.1}% |\n",
             count(v.check_every),
             per_core(v.workers, m.stamp.cores),
-            human_ns(half),
+            human_ns(interval),
             human_ns(l.median),
             human_ns(l.p99),
             human_ns(l.min),
-            half / l.median * 100.0,
+            interval / l.median * 100.0,
         );
         docs.push(m);
     }
@@ -1375,12 +1375,16 @@ pub fn stop_latency(d: &Data) -> anyhow::Result<String> {
          that would otherwise run for seconds, and times how long every worker takes to \
          stop. The first rows change the check interval with one worker per core; \
          the rest change the workers at the default interval (with one per core, \
-         that is a row above). Half an interval \
-         of work is how long a worker searches, on average, before its next look: \
-         half the interval times {} per candidate (the serial prime search of \
-         `05-prime.json` over its candidates). It is all of the latency the interval \
-         can explain; the rest is the time the kernel takes to run a worker that \
-         was waiting for a core.\n\n{}\n",
+         that is a row above). An interval of work is the interval times {} per \
+         candidate (the serial prime search of `05-prime.json` over its \
+         candidates): the longest a worker searches between two looks. A raised flag \
+         waits for every worker's next look, so the interval alone explains a wait \
+         of up to one interval: about half of one for a single worker caught at a \
+         random point of its batch, nearer a whole one for the last of several. The \
+         trials raise the flag 1 ms after the search starts, so where an interval \
+         of work is longer than that, every worker is still in its first batch and \
+         the wait is that interval less the millisecond. The rest of the latency is \
+         the time the kernel takes to run a worker that was waiting for a core.\n\n{}\n",
         human_ns(per),
         credits(
             &docs
