@@ -5,7 +5,6 @@
 use assert_cmd::cargo::cargo_bin;
 use std::path::Path;
 use std::time::Duration;
-use workers::fraud;
 use workers::ps;
 use workers::search::{Case, candidates};
 use workers::testkit::{self as kit, Load, Target};
@@ -324,44 +323,10 @@ fn a_manager_killed_while_workers_start_is_named_in_one_line() {
     }
 }
 
-/// Transactions in the tests' fraud scans: 6 MB, generated in milliseconds.
-const SMALL: u64 = 200_000;
-
-/// A short fraud scan of [`SMALL`] transactions: two workers, one timed
-/// search, a few latency trials.
-fn scan(case: Case) -> kit::Value {
-    let small = SMALL.to_string();
-    let args = [
-        "--workload",
-        "fraud",
-        "--case",
-        case.name(),
-        "--transactions",
-    ];
-    let more = ["--workers", "2", "--repeats", "1", "--trials", "3"];
-    kit::json_run(bin(), &[&args[..], &[small.as_str()], &more[..]].concat())
-}
-
-/// What every fraud scan must report: the pair planted for `case` found
-/// (nothing where none was planted) by worker 1, whose slice holds it.
-fn check_scan(case: Case, v: &kit::Value) {
-    let planted = fraud::planted(case, SMALL);
-    let scan = &v["scan"];
-    assert_eq!(scan["transactions"], SMALL, "{v}");
-    assert_eq!(scan["planted"].as_u64(), planted, "{v}");
-    assert_eq!(scan["found"][0]["id"].as_u64(), planted, "{v}");
-    assert_eq!(v["factor"], kit::Value::Null, "{v}");
-    let w1 = &v["per_worker"][1]["searched"]["outcome"];
-    match planted {
-        Some(p) => assert_eq!(w1["Found"].as_u64(), Some(p), "{v}"),
-        None => assert_eq!(w1, "Exhausted", "{v}"),
-    }
-}
-
 #[test]
 fn the_fraud_scan_finds_the_planted_pair_in_every_case() {
     let _turn = kit::turn();
     for case in Case::ALL {
-        check_scan(case, &scan(case));
+        kit::check_fraud_scan(bin(), case);
     }
 }

@@ -6,7 +6,6 @@ use assert_cmd::cargo::cargo_bin;
 use rustix::fs::{Mode, OFlags};
 use std::path::Path;
 use std::time::Duration;
-use workers::fraud;
 use workers::ps;
 use workers::search::{Case, candidates};
 use workers::testkit::{self as kit, Load, Target};
@@ -362,28 +361,5 @@ fn an_unusable_temporary_folder_is_one_clear_line() {
 #[test]
 fn the_fraud_scan_stops_on_the_message_too() {
     let _turn = kit::turn();
-    let small: u64 = 200_000;
-    let args = [
-        "--workload",
-        "fraud",
-        "--case",
-        "late",
-        "--transactions",
-        "200000",
-        "--workers",
-        "2",
-        "--repeats",
-        "1",
-        "--trials",
-        "3",
-    ];
-    let v = kit::json_run(bin(), &args);
-    let planted = fraud::planted(Case::Late, small);
-    assert!(planted.is_some(), "{v}");
-    assert_eq!(v["scan"]["found"][0]["id"].as_u64(), planted, "{v}");
-    assert_eq!(
-        v["per_worker"][1]["searched"]["outcome"]["Found"].as_u64(),
-        planted,
-        "{v}"
-    );
+    kit::check_fraud_scan(bin(), Case::Late);
 }

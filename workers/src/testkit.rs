@@ -378,3 +378,40 @@ fn catches_sigint(pid: u32) -> bool {
         .and_then(|m| u64::from_str_radix(m.trim(), 16).ok());
     mask.is_some_and(|m| m & (1 << (2 - 1)) != 0)
 }
+
+/// Transactions in the tests' fraud scans: 6 MB, generated in milliseconds.
+pub const SMALL_SCAN: u64 = 200_000;
+
+/// Runs `bin`'s fraud scan of [`SMALL_SCAN`] transactions for `case` (two
+/// workers, one timed search, a few latency trials) and checks what every
+/// scan must report: the pair planted for `case` found (nothing where none
+/// was planted) by worker 1, whose slice holds it.
+pub fn check_fraud_scan(bin: &Path, case: crate::search::Case) {
+    let small = SMALL_SCAN.to_string();
+    let args = [
+        "--workload",
+        "fraud",
+        "--case",
+        case.name(),
+        "--transactions",
+        &small,
+        "--workers",
+        "2",
+        "--repeats",
+        "1",
+        "--trials",
+        "3",
+    ];
+    let v = json_run(bin, &args);
+    let planted = crate::fraud::planted(case, SMALL_SCAN);
+    let scan = &v["scan"];
+    assert_eq!(scan["transactions"], SMALL_SCAN, "{v}");
+    assert_eq!(scan["planted"].as_u64(), planted, "{v}");
+    assert_eq!(scan["found"][0]["id"].as_u64(), planted, "{v}");
+    assert_eq!(v["factor"], Value::Null, "{v}");
+    let w1 = &v["per_worker"][1]["searched"]["outcome"];
+    match planted {
+        Some(p) => assert_eq!(w1["Found"].as_u64(), Some(p), "{v}"),
+        None => assert_eq!(w1, "Exhausted", "{v}"),
+    }
+}
