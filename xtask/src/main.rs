@@ -7,12 +7,15 @@
 //!   checks, and the exercises' check. `.ci/run` calls it and nothing else.
 //! - `cargo xtask exercises`: only that check: every exercise test passes
 //!   on the solutions and fails on the stubs.
+//! - `cargo xtask verdicts BEFORE`: which verdicts moved since an earlier
+//!   copy of `book/src/measured/` (two runs of `measure` must not disagree).
 
 // Who uses whom, top to bottom; no module uses one above it:
 //
 //   main -> ci -> book (the checks) -> render (tables, charts) -> data
 //   main -> ci -> exercises (solutions pass, stubs fail)
 //   main -> measure (runs the programs, writes files) -> render, data
+//   main -> verdicts (two runs' verdicts side by side) -> data
 //   measure -> distance (chapter 6 at a distance) -> netns, relay
 //   book -> commands (runs every command the book shows)
 //   book -> numbers (no figure typed into prose)
@@ -28,6 +31,7 @@ mod netns;
 mod numbers;
 mod relay;
 mod render;
+mod verdicts;
 mod workspace;
 
 use clap::{Parser, Subcommand};
@@ -54,6 +58,12 @@ enum Task {
     /// Only the book checks: includes, anchors, links, measured files, every
     /// command shown, mdbook build
     Book,
+    /// Which verdicts moved since an earlier copy of book/src/measured/
+    /// (`cp -r book/src/measured /tmp/run1`, measure, then compare)
+    Verdicts {
+        /// The earlier copy of book/src/measured/
+        before: std::path::PathBuf,
+    },
     /// Only the exercises' check: each exercise test passes on its solution
     /// and fails on the unsolved stub
     Exercises,
@@ -65,6 +75,7 @@ fn main() -> ExitCode {
         Task::Measure { only } => measure::run(&only),
         Task::Ci => ci::run(),
         Task::Book => book::check(),
+        Task::Verdicts { before } => verdicts::run(&before),
         Task::Exercises => exercises::check(),
     };
     match result {
