@@ -261,18 +261,11 @@ fn a_killed_worker_is_named_in_one_line_and_nothing_is_left() {
 #[test]
 fn a_normal_run_exits_0_and_leaves_nothing() {
     let _turn = kit::turn();
-    let child = kit::program(bin())
-        .args(["--case", "early", "--trials", "5"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let kids = ps::wait_for_children(pid, 1, Duration::from_secs(10)).unwrap();
-    let (code, stderr) = kit::ended(child);
-    assert_eq!(code, Some(0), "{stderr}");
-    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
-    assert!(kit::leftovers(PREFIX, pid).is_empty());
+    kit::normal_run_leaves_nothing(
+        bin(),
+        PREFIX,
+        &["--case", "early", "--trials", "5"],
+    );
 }
 
 #[test]

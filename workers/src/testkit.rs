@@ -415,3 +415,20 @@ pub fn check_fraud_scan(bin: &Path, case: crate::search::Case) {
         None => assert_eq!(w1, "Exhausted", "{v}"),
     }
 }
+
+/// Runs `bin` with `args` to its end and checks a normal run's promises:
+/// exit 0, no worker left, nothing under [`leftovers`]' `prefix` left.
+pub fn normal_run_leaves_nothing(bin: &Path, prefix: &str, args: &[&str]) {
+    let child = program(bin)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let kids = ps::wait_for_children(pid, 1, Duration::from_secs(10)).unwrap();
+    let (code, stderr) = ended(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(ps::left_behind(&kids, Duration::from_secs(2)).is_empty());
+    assert!(leftovers(prefix, pid).is_empty());
+}
