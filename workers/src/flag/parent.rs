@@ -13,6 +13,19 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
+/// A worker whose flag failed says why, then exits: its reason and its
+/// death can arrive in one batch, in any order, and the reason is the one
+/// line the run must print. So a `Failed` anywhere in `heard` comes first.
+fn failed_first(heard: &[Heard<Reply>]) -> anyhow::Result<()> {
+    match heard.iter().find_map(|h| match h {
+        Heard::Message(w, Reply::Failed(why)) => Some((w, why)),
+        _ => None,
+    }) {
+        Some((w, why)) => bail!("worker {w}: {why}"),
+        None => Ok(()),
+    }
+}
+
 /// One worker's search result and the moment it stopped.
 type Stopped = (Searched, u64);
 
@@ -266,12 +279,12 @@ where
         let mut waiting = replies.len();
         while waiting > 0 {
             // A worker that dies closes its channel at once, one whose flag
-            // fails says so, and one that falls silent is reported by `wait`.
-            for heard in self.wait(Duration::from_millis(100))? {
+            // fails says so (`failed_first`), and one that falls silent is
+            // reported by `wait`.
+            let heard = self.wait(Duration::from_millis(100))?;
+            failed_first(&heard)?;
+            for heard in heard {
                 match heard {
-                    Heard::Message(w, Reply::Failed(why)) => {
-                        bail!("worker {w}: {why}")
-                    }
                     Heard::Message(w, reply) if replies[w].is_none() => {
                         replies[w] = Some(reply);
                         waiting -= 1;
@@ -297,6 +310,7 @@ where
     fn collect_one(&mut self) -> anyhow::Result<Reply> {
         let heard = loop {
             let heard = self.wait(Duration::from_millis(100))?;
+            failed_first(&heard)?;
             // Any worker's death ends the run, asked or not, and is reported
             // as a death, not as a message out of place.
             for h in &heard {
@@ -315,7 +329,6 @@ where
             }
         };
         match heard {
-            Heard::Message(0, Reply::Failed(why)) => bail!("worker 0: {why}"),
             Heard::Message(0, reply) => Ok(reply),
             Heard::Message(w, reply) => bail!("worker {w} said {reply:?} unasked"),
             Heard::Gone(_) | Heard::Silent(..) => unreachable!("handled above"),
