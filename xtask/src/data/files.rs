@@ -75,7 +75,7 @@ macro_rules! sweep {
         Measurement::of(
             concat!("01-sweep-", $design, ".json"),
             "01-work-queue",
-            &["--queue", $design, "--sweep"],
+            &["--queue", $design, "--sweep", "--repeats", "11"],
         )
     };
 }
@@ -125,9 +125,11 @@ pub fn queue_file(kind: &str, design: Design, batch: Option<u32>) -> String {
     }
 }
 
-/// The prime case, where the flag's cost is a few percent at most: medians of
-/// 7 searches, because single searches on a shared machine vary by as much.
-const PRIME: &[&str] = &["--case", "prime", "--repeats", "7"];
+/// The prime case, where the flag's cost is a few percent at most: 11
+/// searches each way, because single searches on a shared machine vary by as
+/// much, and 11 against 11 still shows a difference at 99% when one of them
+/// is an outlier (`workers::stats::Summary::compare`).
+const PRIME: &[&str] = &["--case", "prime", "--repeats", "11"];
 const COUNT_RAW: &[&str] = &[
     "--case",
     "early",
@@ -164,15 +166,18 @@ macro_rules! killed {
 const DEADLOCK: &[&str] = &["--join-first", "--from", "1000000", "--to", "1100000"];
 
 /// Chapter 6's sweep of the check interval on the prime case, where every
-/// look is overhead; even the dearest setting is searched three times, the
-/// fewest repeats a verdict is drawn from (`render::verdict::MIN_REPEATS`).
+/// look is overhead. The two dearest settings (each search seconds long, the
+/// overhead tens of times the search) are searched five times, the fewest
+/// from which 99% confidence can be had, and then only if every search with
+/// the flag is slower than every one without; the cheaper ones, whose
+/// overhead is a few percent, 11 times, like [`PRIME`].
 const POLL_K1000: &[&str] = &[
     "--case",
     "prime",
     "--check-every",
     "1000",
     "--repeats",
-    "3",
+    "5",
     "--trials",
     "20",
 ];
@@ -182,7 +187,7 @@ const POLL_K10000: &[&str] = &[
     "--check-every",
     "10000",
     "--repeats",
-    "3",
+    "5",
     "--trials",
     "20",
 ];
@@ -192,7 +197,7 @@ const POLL_K100000: &[&str] = &[
     "--check-every",
     "100000",
     "--repeats",
-    "5",
+    "11",
     "--trials",
     "20",
 ];
@@ -202,7 +207,7 @@ const POLL_K1000000: &[&str] = &[
     "--check-every",
     "1000000",
     "--repeats",
-    "5",
+    "11",
     "--trials",
     "20",
 ];
@@ -213,15 +218,21 @@ const PUSH_K1000: &[&str] = &[
     "--check-every",
     "1000",
     "--repeats",
-    "5",
+    "11",
     "--trials",
     "20",
 ];
 
 /// Chapter 7's stop at chapters 4 and 5's interval: a look every 1000
 /// candidates, where a look at shared memory costs nothing.
-const MESSAGE_K1000: &[&str] =
-    &["--case", "prime", "--check-every", "1000", "--repeats", "7"];
+const MESSAGE_K1000: &[&str] = &[
+    "--case",
+    "prime",
+    "--check-every",
+    "1000",
+    "--repeats",
+    "11",
+];
 /// What sets stop latency: the mmap flag's latency trials alone (one
 /// search, the early case, then 100 raises of the flag), at a look every
 /// `$k` candidates with one worker per core. `05-latency-k$k.json`.
@@ -286,7 +297,8 @@ const SLOW: &[&str] = &[
 /// The fraud scan at each chapter's own interval, with no fraud planted (as
 /// for the prime, every look is overhead), timed as often as the prime:
 /// `fraud-NN-name.json` beside `NN-prime.json`.
-const FRAUD: &[&str] = &["--workload", "fraud", "--case", "prime", "--repeats", "7"];
+const FRAUD: &[&str] =
+    &["--workload", "fraud", "--case", "prime", "--repeats", "11"];
 
 /// What a student sees of the fraud scan: a pair planted early.
 const FRAUD_EARLY: &[&str] = &["--workload", "fraud", "--case", "early"];
@@ -327,7 +339,7 @@ pub const MEASUREMENTS: &[Measurement] = &[
     Measurement::of(
         "03-prime.json",
         "03-manager-flag",
-        &["--case", "prime", "--count", "2000"],
+        &["--case", "prime", "--count", "2000", "--repeats", "11"],
     ),
     Measurement::of(
         "03-prime-k1000.json",
@@ -338,7 +350,7 @@ pub const MEASUREMENTS: &[Measurement] = &[
             "--check-every",
             "1000",
             "--repeats",
-            "3",
+            "5",
             "--trials",
             "10",
         ],
