@@ -16,9 +16,8 @@ as the Rust workers are separate processes:
   10^12), and a sweep of task cost from 10^2 to 10^14, as the Rust --sweep.
 
 Every timed figure is a summary {n, median, min, max, p99, samples} of the
-rounds. The
-queue takes under a minute on two cores, most of it in the heavy tasks and
-the sweep's largest numbers.
+rounds. The queue takes a few minutes on two cores, most of it in the heavy
+tasks and the sweep's largest numbers.
 """
 
 import json
@@ -33,9 +32,11 @@ import time
 
 FLAG_CLEAR, FLAG_SET = b"0", b"1"
 SAMPLES = 11
-# Rounds timed for every queue figure, serial and parallel alike, as the Rust
-# programs' --repeats default; odd, so that a median is one of the rounds.
-ROUNDS = 5
+# Rounds timed for every queue figure, serial and parallel alike, as
+# `cargo xtask measure` times the Rust queues (--repeats 11): enough for a
+# verdict at 99% with an outlier or two; odd, so that a median is one of the
+# rounds.
+ROUNDS = 11
 # The numbers of the Rust sweep's 10^4 row: tiny tasks, many of them.
 QUEUE_FROM, QUEUE_TASKS, BATCH = 10_000, 20_000, 64
 # Heavy tasks: numbers from 10^12, where a prime takes half a million

@@ -213,9 +213,11 @@ pub fn overhead_line(with: &Summary, never: &Summary) -> String {
              changed between the runs ({both})"
         ),
         Compared::TooFew => format!(
-            "no verdict from {} repeats; --repeats 5 or more can show a \
-             difference ({both})",
-            with.n.min(never.n)
+            "no verdict from {}; --repeats 5 or more can show a difference ({both})",
+            match with.n.min(never.n) {
+                1 => "one repeat".to_string(),
+                n => format!("{n} repeats"),
+            }
         ),
     }
 }

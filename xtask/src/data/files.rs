@@ -88,8 +88,16 @@ macro_rules! tiny {
             concat!("01-tiny-", $design, "-", $batch, ".json"),
             "01-work-queue",
             &[
-                "--queue", $design, "--from", "10000", "--to", "30000", "--batch",
+                "--queue",
+                $design,
+                "--from",
+                "10000",
+                "--to",
+                "30000",
+                "--batch",
                 $batch,
+                "--repeats",
+                "11",
             ],
         )
     };
@@ -111,6 +119,8 @@ macro_rules! heavy {
                 "1000000010000",
                 "--batch",
                 $batch,
+                "--repeats",
+                "11",
             ],
         )
     };
@@ -125,11 +135,11 @@ pub fn queue_file(kind: &str, design: Design, batch: Option<u32>) -> String {
     }
 }
 
-/// The prime case, where the flag's cost is a few percent at most: 11
+/// The prime case, where the flag's cost is a few percent at most: 21
 /// searches each way, because single searches on a shared machine vary by as
-/// much, and 11 against 11 still shows a difference at 99% when one of them
-/// is an outlier (`workers::stats::Summary::compare`).
-const PRIME: &[&str] = &["--case", "prime", "--repeats", "11"];
+/// much, and 21 against 21 still shows a difference at 99% when a few of
+/// them are outliers (`workers::stats::Summary::compare`).
+const PRIME: &[&str] = &["--case", "prime", "--repeats", "21"];
 const COUNT_RAW: &[&str] = &[
     "--case",
     "early",
@@ -170,7 +180,7 @@ const DEADLOCK: &[&str] = &["--join-first", "--from", "1000000", "--to", "110000
 /// overhead tens of times the search) are searched five times, the fewest
 /// from which 99% confidence can be had, and then only if every search with
 /// the flag is slower than every one without; the cheaper ones, whose
-/// overhead is a few percent, 11 times, like [`PRIME`].
+/// overhead is a few percent, 21 times, like [`PRIME`].
 const POLL_K1000: &[&str] = &[
     "--case",
     "prime",
@@ -197,7 +207,7 @@ const POLL_K100000: &[&str] = &[
     "--check-every",
     "100000",
     "--repeats",
-    "11",
+    "21",
     "--trials",
     "20",
 ];
@@ -207,7 +217,7 @@ const POLL_K1000000: &[&str] = &[
     "--check-every",
     "1000000",
     "--repeats",
-    "11",
+    "21",
     "--trials",
     "20",
 ];
@@ -295,10 +305,11 @@ const SLOW: &[&str] = &[
 ];
 
 /// The fraud scan at each chapter's own interval, with no fraud planted (as
-/// for the prime, every look is overhead), timed as often as the prime:
-/// `fraud-NN-name.json` beside `NN-prime.json`.
+/// for the prime, every look is overhead): `fraud-NN-name.json` beside
+/// `NN-prime.json`. A scan takes milliseconds, where a short sleep of a
+/// worker weighs heavily, so it is timed 31 times, which costs a second.
 const FRAUD: &[&str] =
-    &["--workload", "fraud", "--case", "prime", "--repeats", "11"];
+    &["--workload", "fraud", "--case", "prime", "--repeats", "31"];
 
 /// What a student sees of the fraud scan: a pair planted early.
 const FRAUD_EARLY: &[&str] = &["--workload", "fraud", "--case", "early"];
@@ -339,7 +350,7 @@ pub const MEASUREMENTS: &[Measurement] = &[
     Measurement::of(
         "03-prime.json",
         "03-manager-flag",
-        &["--case", "prime", "--count", "2000", "--repeats", "11"],
+        &["--case", "prime", "--count", "2000", "--repeats", "21"],
     ),
     Measurement::of(
         "03-prime-k1000.json",
