@@ -44,16 +44,13 @@ fn every_case_finds_its_factor() {
 }
 
 #[test]
-fn the_flag_overhead_is_a_verdict_from_ranges_and_the_looks_are_priced() {
+fn the_flag_overhead_is_a_verdict_and_the_looks_are_priced() {
     let _turn = kit::turn();
     let args = ["--case", "prime", "--workers", "2", "--repeats", "2"];
     let v = kit::json_run(bin(), &[&args[..], &["--trials", "3"]].concat());
-    // The verdict is one of three words, never a bare percentage.
-    let verdict = v["overhead"].as_str().unwrap();
-    assert!(
-        ["lower", "within_noise", "higher"].contains(&verdict),
-        "{verdict}"
-    );
+    // A verdict word, never a bare percentage; and from two repeats each, no
+    // order of them is rare enough for 99%, so none at all.
+    assert_eq!(v["overhead"].as_str(), Some("too_few"), "{}", v["overhead"]);
     // Each worker looks once per 1000 candidates of its half, rounded up.
     let half = candidates(Case::Prime.number().0).div_ceil(2);
     let looks = v["looks"]["per_worker"].as_u64().unwrap();
