@@ -78,11 +78,13 @@ impl Summary {
     /// runs from the `k`-th smallest to the `k`-th largest, where `k` comes
     /// from the exact distribution of Mann–Whitney's U (the normal
     /// approximation above 400 pairs). If the whole interval lies beyond
-    /// [`SMALLEST_EFFECT`] of `other`'s median, the two differ. Unlike the ranges' overlap (min to max), one slow repeat
-    /// moves only a few of the differences, so it cannot hide a difference
-    /// that every other repeat shows; and more repeats narrow the interval,
-    /// where they only widen a range. Source: Hollander, Wolfe and Chicken,
-    /// *Nonparametric Statistical Methods*, 3rd ed., section 4.3.
+    /// [`SMALLEST_EFFECT`] of `other`'s median, the two differ. Unlike the
+    /// ranges' overlap (min to max), one slow repeat moves only a few of the
+    /// differences, so it cannot hide a difference that every other repeat
+    /// shows; and more repeats narrow the interval, where they only widen a
+    /// range. Source: Hollander, Wolfe and Chicken, *Nonparametric
+    /// Statistical Methods*, 3rd ed., chapter 4 (the two-sample location
+    /// problem).
     pub fn compare(&self, other: &Summary) -> Compared {
         let Some(k) =
             shift_rank(self.samples.len(), other.samples.len(), CONFIDENCE)
@@ -128,11 +130,11 @@ impl Summary {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Compared {
-    /// Smaller, with [`CONFIDENCE`].
+    /// Smaller, with [`CONFIDENCE`], by more than [`SMALLEST_EFFECT`].
     Lower,
-    /// These samples show no difference.
+    /// These samples show no difference, or one under [`SMALLEST_EFFECT`].
     WithinNoise,
-    /// Larger, with [`CONFIDENCE`].
+    /// Larger, with [`CONFIDENCE`], by more than [`SMALLEST_EFFECT`].
     Higher,
     /// Too few samples for any difference to be shown with [`CONFIDENCE`]
     /// (fewer than 5 each, say).
