@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 /// and at 95 one in twenty differences that is not there would be claimed.
 pub const CONFIDENCE: f64 = 0.99;
 
-/// The smallest difference a verdict claims, as a share of the other
-/// figure's median. The repeats of one run vary less than two runs do: on
+/// The smallest difference a verdict claims, as a share of the larger of
+/// the two medians (the larger, so that comparing a with b and b with a
+/// agree). The repeats of one run vary less than two runs do: on
 /// the book's machine, the median of the same prime search moved by up to
 /// 5% between two runs of `cargo xtask measure` (chapters 3 to 7, serial
 /// and parallel), so a smaller difference, however sure within one run,
@@ -41,9 +42,10 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Summarizes `samples`; `None` when there are none or one is NaN.
+    /// Summarizes `samples`; `None` when there are none or one is not a
+    /// finite number.
     pub fn of(samples: &[f64]) -> Option<Summary> {
-        if samples.is_empty() || samples.iter().any(|s| s.is_nan()) {
+        if samples.is_empty() || samples.iter().any(|s| !s.is_finite()) {
             return None;
         }
         let mut s = samples.to_vec();
@@ -77,12 +79,14 @@ impl Summary {
     /// `self` and one of `other` (`n × m` of them) and sort them; the interval
     /// runs from the `k`-th smallest to the `k`-th largest, where `k` comes
     /// from the exact distribution of Mann–Whitney's U (the normal
-    /// approximation above 400 pairs). If the whole interval lies beyond
-    /// [`SMALLEST_EFFECT`] of `other`'s median, the two differ. Unlike the
-    /// ranges' overlap (min to max), one slow repeat moves only a few of the
-    /// differences, so it cannot hide a difference that every other repeat
-    /// shows; and more repeats narrow the interval, where they only widen a
-    /// range. Source: Hollander, Wolfe and Chicken, *Nonparametric
+    /// approximation above [`EXACT_PAIRS`] pairs, which errs on the side of
+    /// no verdict). If the whole interval lies beyond [`SMALLEST_EFFECT`] of
+    /// the larger median, the two differ. One slow repeat moves its own row
+    /// of differences, `other.n` of them: with 9 or more repeats each, k is
+    /// larger than that, so one slow repeat cannot hide a difference every
+    /// other repeat shows (with 5 each, k is 1, and the rule is as strict as
+    /// ranges that must not overlap). More repeats narrow the interval,
+    /// where they only widen a range. Source: Hollander, Wolfe and Chicken, *Nonparametric
     /// Statistical Methods*, 3rd ed., chapter 4 (the two-sample location
     /// problem).
     pub fn compare(&self, other: &Summary) -> Compared {
@@ -96,7 +100,7 @@ impl Summary {
             .collect();
         d.sort_by(f64::total_cmp);
         let (low, high) = (d[k - 1], d[d.len() - k]);
-        let floor = SMALLEST_EFFECT * other.median.abs();
+        let floor = SMALLEST_EFFECT * self.median.abs().max(other.median.abs());
         if low > floor {
             Compared::Higher
         } else if high < -floor {
@@ -136,10 +140,13 @@ pub enum Compared {
     WithinNoise,
     /// Larger, with [`CONFIDENCE`], by more than [`SMALLEST_EFFECT`].
     Higher,
-    /// Too few samples for any difference to be shown with [`CONFIDENCE`]
-    /// (fewer than 5 each, say).
+    /// Too few samples for any difference to be shown with [`CONFIDENCE`]:
+    /// 5 each are the fewest that can, 4 and 5 cannot.
     TooFew,
 }
+
+/// Pairs (`n × m`) up to which `k` comes from U's exact distribution.
+const EXACT_PAIRS: usize = 2500;
 
 /// `k` of the shift's interval at `confidence` for samples of `n` and `m`:
 /// the largest `k` with P(U < k) ≤ (1 − confidence) / 2 when both samples come
@@ -150,7 +157,7 @@ fn shift_rank(n: usize, m: usize, confidence: f64) -> Option<usize> {
     if n == 0 || m == 0 {
         return None;
     }
-    if n * m > 400 {
+    if n * m > EXACT_PAIRS {
         // Normal approximation: U has mean nm/2 and variance nm(n+m+1)/12.
         let (nf, mf) = (n as f64, m as f64);
         let sd = (nf * mf * (nf + mf + 1.0) / 12.0).sqrt();
@@ -284,9 +291,12 @@ mod tests {
         // Three against three can never show a difference, even apart.
         assert_eq!(shift_rank(3, 3, CONFIDENCE), None);
         assert_eq!(shift_rank(5, 5, CONFIDENCE), Some(1));
-        // Past 400 pairs, the normal approximation: within one of the exact 119.
-        let k = shift_rank(21, 21, 0.99).unwrap();
-        assert!((118..=120).contains(&k), "{k}");
+        assert_eq!(shift_rank(21, 21, 0.99), Some(119));
+        // Four and five: not even every order apart is rare enough.
+        assert_eq!(shift_rank(4, 5, CONFIDENCE), None);
+        // Past EXACT_PAIRS, the normal approximation: never above exact.
+        let k = shift_rank(51, 51, 0.99).unwrap();
+        assert!((912..=918).contains(&k), "{k} against the exact 918");
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The book's words for the one rule by which two measured figures are
-//! compared, [`Summary::compare`]: a difference is claimed only when all the
-//! repeats of both show it with 99% confidence (Mann–Whitney's test, by the
-//! Hodges–Lehmann interval of the shift); otherwise the book says "within
-//! noise", whichever median is the larger, and "one run" or "3 runs" where
-//! so few repeats could never show a difference.
+//! compared, [`Summary::compare`]: a difference is claimed only when the
+//! trimmed interval of all the pairwise differences of the repeats lies
+//! beyond 5% of the larger median, at 99% confidence (Mann–Whitney's test,
+//! by the Hodges–Lehmann interval of the shift); otherwise the book says
+//! "within noise", whichever median is the larger, and "one run" or "3 runs"
+//! where so few repeats could never show a difference.
 //!
 //! Every comparison a rendered table or chart states (faster, slower,
 //! overhead, agrees with the text) goes through [`Summary::compare`].
