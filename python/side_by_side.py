@@ -15,9 +15,9 @@ as the Rust workers are separate processes:
   the workers costs, tiny tasks (numbers from 10^4), heavy tasks (from
   10^12), and a sweep of task cost from 10^2 to 10^14, as the Rust --sweep.
 
-Every timed figure is a summary {n, median, min, max} of the rounds. The
-queue takes under a minute on two cores, most of it in the heavy tasks and
-the sweep's largest numbers.
+Every timed figure is a summary {n, median, min, max, p99, samples} of the
+rounds. The queue takes a few minutes on two cores, most of it in the heavy
+tasks and the sweep's largest numbers.
 """
 
 import json
@@ -32,9 +32,13 @@ import time
 
 FLAG_CLEAR, FLAG_SET = b"0", b"1"
 SAMPLES = 11
-# Rounds timed for every queue figure, serial and parallel alike, as the Rust
-# programs' --repeats default; odd, so that a median is one of the rounds.
-ROUNDS = 5
+# Untimed looks before the samples (workers::flag::parent's SETTLE_NS).
+SETTLE_NS = 200_000_000
+# Rounds timed for every queue figure, serial and parallel alike, as
+# `cargo xtask measure` times the Rust queues (--repeats 11): enough for a
+# verdict at 99% with an outlier or two; odd, so that a median is one of the
+# rounds.
+ROUNDS = 11
 # The numbers of the Rust sweep's 10^4 row: tiny tasks, many of them.
 QUEUE_FROM, QUEUE_TASKS, BATCH = 10_000, 20_000, 64
 # Heavy tasks: numbers from 10^12, where a prime takes half a million
@@ -63,13 +67,26 @@ def is_prime(n):
 
 
 def summary(samples):
+    """The Rust programs' summary (workers::stats::Summary), field for field:
+    the samples are kept, in the order taken, so that the book compares two
+    figures by all of them (Mann-Whitney), as it compares two Rust figures."""
     s = sorted(samples)
-    return {"n": len(s), "median": statistics.median(s), "min": s[0], "max": s[-1]}
+    rank = math.ceil(0.99 * len(s))  # nearest-rank 99th percentile
+    return {
+        "n": len(s),
+        "median": statistics.median(s),
+        "min": s[0],
+        "max": s[-1],
+        "p99": s[min(max(rank, 1), len(s)) - 1],
+        "samples": list(samples),
+    }
 
 
 def timed(looks):
     """Nanoseconds per look: `looks(iters)` runs that many looks. The count is
-    doubled until one sample takes 2 ms, then SAMPLES samples are taken."""
+    doubled until one sample takes 2 ms; then, as the Rust programs do, looks
+    run untimed for SETTLE_NS, until the scheduler has moved a manager or a
+    Redis server off the asking process's core; then SAMPLES samples."""
     iters = 64
     while True:
         t = time.perf_counter_ns()
@@ -77,6 +94,9 @@ def timed(looks):
         if time.perf_counter_ns() - t >= 2_000_000 or iters >= 1 << 26:
             break
         iters *= 2
+    settle = time.perf_counter_ns()
+    while time.perf_counter_ns() - settle < SETTLE_NS:
+        looks(iters)
     samples = []
     for _ in range(SAMPLES):
         t = time.perf_counter_ns()

@@ -263,12 +263,12 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         exactly_once,
         rechecked: rounds.iter().map(|r| r.tally.rechecked).sum(),
         startup_ns,
-        serial_ns,
-        parallel_ns,
         overhead_per_task_ns: (parallel_ns.median
             - serial_ns.median / workers as f64)
             / width as f64,
         speedup: serial_ns.median / parallel_ns.median,
+        serial_ns,
+        parallel_ns,
         deaths: rounds.iter().flat_map(|r| r.deaths.clone()).collect(),
     };
     if args.json {
@@ -366,8 +366,8 @@ fn print_run(r: &Report, args: &RunArgs, first: &ledger::Tally) {
              the queue's:"
         ),
     }
-    // Faster or slower only when every round says so: the ranges decide,
-    // not one pair of medians.
+    // Faster or slower only when the rounds show it beyond noise
+    // (`Summary::compare`), not from one pair of medians.
     let rounds_say = r.parallel_ns.compare(&r.serial_ns);
     match (rounds_say, not_the_queue) {
         (Compared::Lower, _) => {
@@ -377,9 +377,15 @@ fn print_run(r: &Report, args: &RunArgs, first: &ledger::Tally) {
             println!("Parallel was {:.2}x serial's speed: {why}.", r.speedup)
         }
         (Compared::WithinNoise, None) => println!(
-            "Parallel was about as fast as serial ({:.2}x in the medians; the \
-             rounds' ranges overlap).",
+            "Parallel was about as fast as serial ({:.2}x in the medians, \
+             within noise).",
             r.speedup
+        ),
+        (Compared::TooFew, None) => println!(
+            "Parallel was {:.2}x serial's speed in the medians; {} too few \
+             for a verdict (--repeats 5 or more).",
+            r.speedup,
+            plural(r.parallel_ns.n as u64, "round is", "rounds are")
         ),
         (Compared::Higher, None) => {
             let advice = if r.batch < 64 {
@@ -388,7 +394,7 @@ fn print_run(r: &Report, args: &RunArgs, first: &ledger::Tally) {
                 "Try --sweep to see where parallel starts to pay."
             };
             println!(
-                "Parallel was {:.1}x SLOWER than serial in every round: the tasks \
+                "Parallel was {:.1}x SLOWER than serial, beyond noise: the tasks \
                  are too small for the queue.\n{advice}",
                 1.0 / r.speedup
             );

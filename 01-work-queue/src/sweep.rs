@@ -89,10 +89,10 @@ fn leg(
     let tasks = (numbers.end - numbers.start) as f64;
     Ok(Leg {
         batch,
-        wall_ns,
         overhead_per_task_ns: (wall_ns.median - serial_ns.median / workers as f64)
             / tasks,
         speedup: serial_ns.median / wall_ns.median,
+        wall_ns,
     })
 }
 

@@ -46,15 +46,9 @@ fn the_flag_stops_the_worker_that_did_not_find_the_factor() {
     let _turn = kit::turn();
     let v = short(Case::Early, "2");
     // Worker 1 holds the factor (at 55% of the divisors); worker 0 would
-    // search its whole half without the flag, and stops long before.
-    assert_eq!(
-        v["per_worker"][1]["searched"]["outcome"]["Found"],
-        174_020_123
-    );
-    let w0 = &v["per_worker"][0]["searched"];
-    assert_eq!(w0["outcome"], "Stopped", "{w0}");
-    let share = candidates(Case::Early.number().0) / 2;
-    assert!(w0["checked"].as_u64().unwrap() < share / 2, "{w0}");
+    // search its whole half without the flag, and stops before its end.
+    let half = candidates(Case::Early.number().0) / 2;
+    kit::check_stopped_by_the_finder(&v, 174_020_123, half);
 }
 
 #[test]

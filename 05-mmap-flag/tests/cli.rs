@@ -44,16 +44,13 @@ fn every_case_finds_its_factor() {
 }
 
 #[test]
-fn the_flag_overhead_is_a_verdict_from_ranges_and_the_looks_are_priced() {
+fn the_flag_overhead_is_a_verdict_and_the_looks_are_priced() {
     let _turn = kit::turn();
     let args = ["--case", "prime", "--workers", "2", "--repeats", "2"];
     let v = kit::json_run(bin(), &[&args[..], &["--trials", "3"]].concat());
-    // The verdict is one of three words, never a bare percentage.
-    let verdict = v["overhead"].as_str().unwrap();
-    assert!(
-        ["lower", "within_noise", "higher"].contains(&verdict),
-        "{verdict}"
-    );
+    // A verdict word, never a bare percentage; and from two repeats each, no
+    // order of them is rare enough for 99%, so none at all.
+    assert_eq!(v["overhead"].as_str(), Some("too_few"), "{}", v["overhead"]);
     // Each worker looks once per 1000 candidates of its half, rounded up.
     let half = candidates(Case::Prime.number().0).div_ceil(2);
     let looks = v["looks"]["per_worker"].as_u64().unwrap();
@@ -90,15 +87,9 @@ fn the_flag_stops_the_worker_that_did_not_find_the_factor() {
     let _turn = kit::turn();
     let v = short(Case::Early, "2");
     // Worker 1 holds the factor (at 55% of the divisors); worker 0 would
-    // search its whole half without the flag, and stops long before.
-    assert_eq!(
-        v["per_worker"][1]["searched"]["outcome"]["Found"],
-        174_020_123
-    );
-    let w0 = &v["per_worker"][0]["searched"];
-    assert_eq!(w0["outcome"], "Stopped", "{w0}");
-    let share = candidates(Case::Early.number().0) / 2;
-    assert!(w0["checked"].as_u64().unwrap() < share / 2, "{w0}");
+    // search its whole half without the flag, and stops before its end.
+    let half = candidates(Case::Early.number().0) / 2;
+    kit::check_stopped_by_the_finder(&v, 174_020_123, half);
 }
 
 #[test]
@@ -363,12 +354,9 @@ fn the_worker_without_the_planted_pair_stops_on_the_flag() {
         &[&args[..], &["--repeats", "1", "--trials", "3"]].concat(),
     );
     // Worker 1 finds the pair 10% into its slice; worker 0 would scan its
-    // whole half without the flag, and stops long before.
+    // whole half without the flag, and stops before its end.
     let planted = fraud::planted(Case::Early, 2_000_000).unwrap();
-    assert_eq!(v["per_worker"][1]["searched"]["outcome"]["Found"], planted);
-    let w0 = &v["per_worker"][0]["searched"];
-    assert_eq!(w0["outcome"], "Stopped", "{w0}");
-    assert!(w0["checked"].as_u64().unwrap() < 1_000_000 / 2, "{w0}");
+    kit::check_stopped_by_the_finder(&v, planted, 1_000_000);
 }
 
 #[test]

@@ -51,14 +51,8 @@ fn the_flag_stops_the_worker_that_did_not_find_the_factor() {
     let _turn = kit::turn();
     with_redis(|_| {
         let v = short(Case::Early, "2");
-        assert_eq!(
-            v["per_worker"][1]["searched"]["outcome"]["Found"],
-            174_020_123
-        );
-        let w0 = &v["per_worker"][0]["searched"];
-        assert_eq!(w0["outcome"], "Stopped", "{w0}");
-        let share = candidates(Case::Early.number().0) / 2;
-        assert!(w0["checked"].as_u64().unwrap() < share / 2, "{w0}");
+        let half = candidates(Case::Early.number().0) / 2;
+        kit::check_stopped_by_the_finder(&v, 174_020_123, half);
     });
 }
 

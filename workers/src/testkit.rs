@@ -416,6 +416,22 @@ pub fn check_fraud_scan(bin: &Path, case: crate::search::Case) {
     }
 }
 
+/// Checks a two-worker run (`--json`) whose factor or pair, `found`, lies in
+/// worker 1's slice: worker 1 reports it, and worker 0, which holds nothing,
+/// stopped on the flag before the end of its slice of `slice` items. How
+/// long before is timing, and is not checked: under load worker 1 may wait
+/// for a core while worker 0 searches on (CI saw worker 0 at 62% of its
+/// slice, where on a quiet machine it stops near 10%).
+pub fn check_stopped_by_the_finder(v: &Value, found: u64, slice: u64) {
+    assert_eq!(
+        v["per_worker"][1]["searched"]["outcome"]["Found"], found,
+        "{v}"
+    );
+    let w0 = &v["per_worker"][0]["searched"];
+    assert_eq!(w0["outcome"], "Stopped", "{w0}");
+    assert!(w0["checked"].as_u64().unwrap() < slice, "{w0}");
+}
+
 /// Runs `bin` with `args` to its end and checks a normal run's promises:
 /// exit 0, no worker left, nothing under [`leftovers`]' `prefix` left.
 pub fn normal_run_leaves_nothing(bin: &Path, prefix: &str, args: &[&str]) {

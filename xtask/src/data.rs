@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use work_queue::{Design, Report, SweepReport};
 use workers::flag::{self, Counted};
-use workers::stats::Summary;
+pub use workers::stats::Summary;
 
 /// `book/src/measured/`: every figure the book shows, as measured.
 pub fn measured_dir() -> PathBuf {
@@ -308,15 +308,9 @@ impl QueueRuns {
     }
 
     /// Nanoseconds to start the workers: one sample from each plain run.
-    pub fn startup_ns(&self) -> Spread {
+    pub fn startup_ns(&self) -> Summary {
         let samples = self.runs().map(|m| m.output.startup_ns as f64);
-        let s = Summary::of(&samples).expect("four samples, none NaN");
-        Spread {
-            n: s.n,
-            median: s.median,
-            min: s.min,
-            max: s.max,
-        }
+        Summary::of(&samples).expect("four samples, none NaN")
     }
 }
 
@@ -353,74 +347,30 @@ impl<T: OfDesign> Measured<T> {
     }
 }
 
-/// A figure measured several times: its median and how far it moved.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Spread {
-    /// How many samples (rounds, runs) it is made from.
-    pub n: usize,
-    /// The middle figure.
-    pub median: f64,
-    /// The smallest.
-    pub min: f64,
-    /// The largest.
-    pub max: f64,
-}
-
-impl From<&Summary> for Spread {
-    fn from(s: &Summary) -> Spread {
-        Spread {
-            n: s.n,
-            median: s.median,
-            min: s.min,
-            max: s.max,
-        }
-    }
-}
-
-impl From<&PySummary> for Spread {
-    fn from(s: &PySummary) -> Spread {
-        Spread {
-            n: s.n,
-            median: s.median,
-            min: s.min,
-            max: s.max,
-        }
-    }
-}
-
 impl Measured<Report> {
     /// Numbers checked.
     pub fn tasks(&self) -> u64 {
         self.output.to - self.output.from
     }
 
-    /// Queue overhead per number with its spread: the median is the
-    /// report's own (parallel median against serial median), the spread
-    /// that of the fastest and slowest parallel round against the serial
-    /// median, as Python's side by side computes it.
-    pub fn overhead_per_task_ns(&self) -> Spread {
+    /// Queue overhead per number, one sample per parallel round: the
+    /// round's time less the serial median's share per worker, over the
+    /// numbers, as Python's side by side computes it. Its median is the
+    /// report's own.
+    pub fn overhead_per_task_ns(&self) -> Summary {
         let r = &self.output;
         let share = r.serial_ns.median / r.workers as f64;
-        let per_task = |wall: f64| (wall - share) / self.tasks() as f64;
-        Spread {
-            n: r.parallel_ns.n,
-            median: r.overhead_per_task_ns,
-            min: per_task(r.parallel_ns.min),
-            max: per_task(r.parallel_ns.max),
-        }
+        let tasks = self.tasks() as f64;
+        (r.parallel_ns.map(|wall| (wall - share) / tasks))
+            .expect("a parallel round's time is a number")
     }
 
-    /// Serial time over parallel time with its spread: the report's own
-    /// median, and the serial median over the slowest and the fastest
-    /// parallel round.
-    pub fn speedup(&self) -> Spread {
+    /// Serial time over parallel time, one sample per parallel round: the
+    /// serial median over the round's time.
+    pub fn speedup(&self) -> Summary {
         let r = &self.output;
-        Spread {
-            n: r.parallel_ns.n,
-            median: r.speedup,
-            min: r.serial_ns.median / r.parallel_ns.max,
-            max: r.serial_ns.median / r.parallel_ns.min,
-        }
+        (r.parallel_ns.map(|wall| r.serial_ns.median / wall))
+            .expect("a parallel round's time is a number")
     }
 }
 
@@ -462,13 +412,13 @@ pub struct SideBySide {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PyLooks {
     /// A local variable: the floor.
-    pub floor: PySummary,
+    pub floor: Summary,
     /// A `Manager().Value`: a round trip to the manager process.
-    pub manager: PySummary,
+    pub manager: Summary,
     /// A `RawValue` in shared memory.
-    pub rawvalue: PySummary,
+    pub rawvalue: Summary,
     /// A byte of an mmap'd file, by `seek` and `read`.
-    pub mmap: PySummary,
+    pub mmap: Summary,
     /// A Redis `GET` through redis-py, where a server and redis-py were there.
     pub redis: PyRedisLook,
 }
@@ -478,22 +428,9 @@ pub struct PyLooks {
 #[serde(untagged)]
 pub enum PyRedisLook {
     /// Timed: nanoseconds per look.
-    Ran { summary: PySummary },
+    Ran { summary: Summary },
     /// Not run, and why (no server, no redis-py).
     NotRun { not_run: String },
-}
-
-/// Python's summary of repeated samples (no 99th percentile: too few).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PySummary {
-    /// How many samples were taken.
-    pub n: usize,
-    /// The middle sample.
-    pub median: f64,
-    /// The smallest sample.
-    pub min: f64,
-    /// The largest sample.
-    pub max: f64,
 }
 
 /// Chapter 1's `multiprocessing.Queue` in Python, each figure beside a Rust
@@ -512,7 +449,7 @@ pub struct PyQueue {
     /// Nanoseconds from the first `Process.start()` until every worker of a
     /// pool had put its "running" message: one sample per pool started by
     /// the measurements below (two per [`PyRow`]).
-    pub startup_ns: PySummary,
+    pub startup_ns: Summary,
     /// Tiny tasks: the numbers of the Rust sweep's 10^4 row. Its fields sit
     /// at the top of `queue` in the JSON (`queue.from`, `queue.unbatched`).
     #[serde(flatten)]
@@ -537,9 +474,9 @@ pub struct PyRow {
     pub tasks: u64,
     /// Nanoseconds per number, serially: each serial round over `tasks`.
     /// The task cost.
-    pub task_ns: PySummary,
+    pub task_ns: Summary,
     /// Nanoseconds to check every number in one process, no queue.
-    pub serial_ns: PySummary,
+    pub serial_ns: Summary,
     /// One number per message.
     pub unbatched: PyLeg,
     /// Many numbers per message (64).
@@ -555,12 +492,12 @@ pub struct PyLeg {
     /// Numbers per message.
     pub batch: u32,
     /// Nanoseconds of wall time for all the numbers, per round.
-    pub wall_ns: PySummary,
+    pub wall_ns: Summary,
     /// Nanoseconds of wall time each task added beyond its share of the
     /// serial work: (wall - serial / workers) / tasks.
-    pub overhead_per_task_ns: PySummary,
+    pub overhead_per_task_ns: Summary,
     /// Serial time over parallel time (a ratio); above 1 the queue paid off.
-    pub speedup: PySummary,
+    pub speedup: Summary,
 }
 
 /// Python's queue cost against task cost: numbers from 10^2 to 10^14 in

@@ -157,7 +157,7 @@ fn at_distance(
         "--check-every",
         "1000",
         "--repeats",
-        "3",
+        "5",
         "--trials",
         &trials,
         "--json",

@@ -26,6 +26,18 @@ const ALLOWED: &[(&str, &str)] = &[
     ("3.4", "Linux 3.4, the first with O_DIRECT pipes"),
     // Constants of the code, not measurements.
     ("250", "workers::pool's HEARTBEAT, 250 ms"),
+    (
+        "99",
+        "workers::stats::CONFIDENCE: every verdict is drawn at 99%",
+    ),
+    (
+        "95",
+        "the usual confidence, which the book does not use (measuring.md)",
+    ),
+    (
+        "5",
+        "workers::stats::SMALLEST_EFFECT: no verdict claims a difference under 5%",
+    ),
     // Where the factor of search.md's numbers sits among their divisors:
     // arithmetic on the numbers, not a measurement.
     ("55", "the early case's factor, at 55% of the divisors"),

@@ -10,7 +10,7 @@
 //!
 //! Every rendered table and every program's text output states its
 //! comparisons in a few fixed words ("faster", "within noise", "one run",
-//! "SLOWER ... in every round"). This pairs the lines of each file of the
+//! "SLOWER than serial, beyond noise"). This pairs the lines of each file of the
 //! two folders in order, skips the stamps, and lists each line whose verdict
 //! words differ. A measurement that gains or loses lines is named whole.
 
@@ -23,9 +23,12 @@ use std::path::Path;
 /// chapter 7's conclusion.
 const VERDICT_WORDS: &[&str] = &[
     "faster looking than not",
-    "slower in every repeat",
-    "faster in every repeat",
-    "SLOWER than serial in every round",
+    "slower beyond noise",
+    "faster beyond noise",
+    "SLOWER than serial, beyond noise",
+    "no verdict from",
+    "too few for a verdict",
+    "too few repeats for a verdict",
     "about as fast as serial",
     "faster than serial",
     "cheapest coordination",
@@ -40,6 +43,7 @@ const VERDICT_WORDS: &[&str] = &[
     "(faster)",
     "(slower)",
     "(one run)",
+    " runs)",
     "is faster",
     "| ~",
 ];

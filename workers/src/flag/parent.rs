@@ -387,6 +387,18 @@ where
         let mut iters =
             |local| calibrate(|n| Ok(self.bench_once(n, local)? * n as f64));
         let (flag_iters, floor_iters) = (iters(false)?, iters(true)?);
+        // Look, untimed, until the scheduler has settled. Right after the
+        // searches, a manager or a Redis server may still share the asking
+        // worker's core, where a round trip is a switch on one core; the
+        // scheduler soon moves it to the idle one, and from then on a round
+        // trip wakes another core, which costs about twice as much on this
+        // book's machine. The move came 20 to 30 ms into the looks in the
+        // runs where it came late; timed from the start, a run's median
+        // depended on when.
+        let settle = clock::now_ns();
+        while clock::now_ns() - settle < SETTLE_NS {
+            self.bench_once(flag_iters, false)?;
+        }
         let (mut flag, mut floor) = (Vec::new(), Vec::new());
         for _ in 0..SAMPLES {
             flag.push(self.bench_once(flag_iters, false)?);
@@ -412,6 +424,10 @@ where
 
 /// Samples per benchmark: enough for a median and a spread.
 pub(super) const SAMPLES: u32 = 21;
+
+/// Nanoseconds of untimed looks before a benchmark's samples: several times
+/// the latest move of a round trip's server to the other core seen (`bench`).
+const SETTLE_NS: u64 = 200_000_000;
 
 /// The number of iterations that takes at least 2 ms, by doubling.
 fn calibrate(

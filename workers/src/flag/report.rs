@@ -48,7 +48,7 @@ impl Measured {
         let unchecked_ns = Summary::of(&self.unchecked_ns);
         let check_ns = summary(&self.check_ns);
         Ok(Report {
-            overhead: unchecked_ns.map(|u| parallel_ns.compare(&u)),
+            overhead: unchecked_ns.as_ref().map(|u| parallel_ns.compare(u)),
             looks: Looks::of(&self.per_worker, &check_ns, &parallel_ns),
             machine: Machine::here(),
             flag: what.to_string(),
@@ -121,8 +121,9 @@ pub struct Report {
     /// With `--count`: what the shared counter said.
     pub counted: Option<Counted>,
     /// Prime case only: the parallel search with the flag against the same
-    /// search never looking, by their ranges (`higher`: slower with the
-    /// flag in every repeat; `within_noise`: the ranges overlap).
+    /// search never looking, by [`Summary::compare`] (`higher`: slower with
+    /// the flag, beyond noise; `within_noise`: these repeats cannot tell;
+    /// `too_few`: too few repeats to show any difference).
     #[serde(default)]
     pub overhead: Option<Compared>,
     /// What the looks of the last timed search cost, from the cost of one
@@ -134,7 +135,7 @@ pub struct Report {
 
 /// The looks of one search, priced: the busiest worker's looks times the
 /// measured cost of one look.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Looks {
     /// The most looks any one worker made (workers look in parallel, so the
     /// busiest one is what the wall time can feel).
@@ -161,8 +162,8 @@ impl Looks {
         let cost_ns = look.scaled(per_worker as f64);
         Some(Looks {
             per_worker,
-            cost_ns,
             pct_of_search: cost_ns.median / search.median * 100.0,
+            cost_ns,
         })
     }
 
@@ -192,7 +193,7 @@ fn pct(p: f64) -> String {
 }
 
 /// The overhead line: the decision of [`Summary::compare`] in words, with
-/// both ranges, so a reader sees what it rests on.
+/// both spreads, so a reader sees what it rests on.
 pub fn overhead_line(with: &Summary, never: &Summary) -> String {
     let both = format!(
         "with the flag {}, never looking {}",
@@ -201,15 +202,22 @@ pub fn overhead_line(with: &Summary, never: &Summary) -> String {
     );
     match with.compare(never) {
         Compared::WithinNoise => {
-            format!("within noise, the ranges overlap ({both})")
+            format!("within noise, these repeats cannot tell the two apart ({both})")
         }
         Compared::Higher => format!(
-            "slower in every repeat, by {} in the medians ({both})",
+            "slower beyond noise, by {} in the medians ({both})",
             pct((with.median - never.median) / never.median * 100.0)
         ),
         Compared::Lower => format!(
-            "faster in every repeat, which looking cannot cause: the machine's \
-             noise between the runs ({both})"
+            "faster beyond noise, which looking cannot cause: the machine \
+             changed between the runs ({both})"
+        ),
+        Compared::TooFew => format!(
+            "no verdict from {}; --repeats 5 or more can show a difference ({both})",
+            match with.n.min(never.n) {
+                1 => "one repeat".to_string(),
+                n => format!("{n} repeats"),
+            }
         ),
     }
 }
@@ -315,10 +323,15 @@ impl Report {
         let speedup = ratio(r.serial_ns.median / r.parallel_ns.median);
         match r.parallel_ns.compare(&r.serial_ns) {
             Compared::WithinNoise => println!(
-                "Parallel against serial: {speedup} in the medians, within noise \
-                 (the ranges overlap)."
+                "Parallel against serial: {speedup} in the medians, within noise."
             ),
-            _ => println!("Parallel against serial: {speedup} (medians)."),
+            Compared::TooFew => println!(
+                "Parallel against serial: {speedup} in the medians, too few \
+                 repeats for a verdict."
+            ),
+            Compared::Lower | Compared::Higher => {
+                println!("Parallel against serial: {speedup} (medians).")
+            }
         }
         // Two ways to size the flag's cost: the timed difference, which noise
         // can swamp, and the looks priced one by one, which it cannot.
@@ -391,23 +404,32 @@ mod tests {
     }
 
     #[test]
-    fn overlapping_runs_are_called_noise_not_a_percentage() {
-        // A student's runs: the medians differ by 40%, the ranges overlap.
-        let line =
-            overhead_line(&s(&[0.7e9, 0.8e9, 1.6e9]), &s(&[1.0e9, 1.3e9, 1.4e9]));
+    fn mingled_runs_are_called_noise_not_a_percentage() {
+        // A student's runs: the medians differ by 40%, the samples mingle.
+        let line = overhead_line(
+            &s(&[0.7e9, 0.8e9, 1.6e9, 1.5e9, 0.9e9]),
+            &s(&[1.0e9, 1.3e9, 1.4e9, 1.2e9, 0.8e9]),
+        );
         assert!(line.starts_with("within noise"), "{line}");
         assert!(!line.contains('%'), "{line}");
     }
 
     #[test]
     fn separate_runs_say_which_way() {
-        let slower = overhead_line(&s(&[2.0e9, 2.1e9]), &s(&[1.0e9, 1.1e9]));
+        let (slow, fast) = (
+            s(&[2.0e9, 2.1e9, 2.0e9, 2.05e9, 1.9e9]),
+            s(&[1.0e9, 1.1e9, 1.05e9, 1.02e9, 1.1e9]),
+        );
+        let slower = overhead_line(&slow, &fast);
         assert!(
-            slower.starts_with("slower in every repeat, by 95%"),
+            slower.starts_with("slower beyond noise, by 90%"),
             "{slower}"
         );
-        let faster = overhead_line(&s(&[1.0e9, 1.1e9]), &s(&[2.0e9, 2.1e9]));
+        let faster = overhead_line(&fast, &slow);
         assert!(faster.contains("noise"), "{faster}");
+        // Two repeats each could never show a difference at 99%.
+        let few = overhead_line(&s(&[2.0e9, 2.1e9]), &s(&[1.0e9, 1.1e9]));
+        assert!(few.starts_with("no verdict from 2 repeats"), "{few}");
     }
 
     #[test]

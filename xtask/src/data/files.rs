@@ -75,7 +75,7 @@ macro_rules! sweep {
         Measurement::of(
             concat!("01-sweep-", $design, ".json"),
             "01-work-queue",
-            &["--queue", $design, "--sweep"],
+            &["--queue", $design, "--sweep", "--repeats", "21"],
         )
     };
 }
@@ -88,8 +88,16 @@ macro_rules! tiny {
             concat!("01-tiny-", $design, "-", $batch, ".json"),
             "01-work-queue",
             &[
-                "--queue", $design, "--from", "10000", "--to", "30000", "--batch",
+                "--queue",
+                $design,
+                "--from",
+                "10000",
+                "--to",
+                "30000",
+                "--batch",
                 $batch,
+                "--repeats",
+                "11",
             ],
         )
     };
@@ -111,6 +119,8 @@ macro_rules! heavy {
                 "1000000010000",
                 "--batch",
                 $batch,
+                "--repeats",
+                "11",
             ],
         )
     };
@@ -125,9 +135,11 @@ pub fn queue_file(kind: &str, design: Design, batch: Option<u32>) -> String {
     }
 }
 
-/// The prime case, where the flag's cost is a few percent at most: medians of
-/// 7 searches, because single searches on a shared machine vary by as much.
-const PRIME: &[&str] = &["--case", "prime", "--repeats", "7"];
+/// The prime case, where the flag's cost is a few percent at most: 21
+/// searches each way, because single searches on a shared machine vary by as
+/// much, and 21 against 21 still shows a difference at 99% when a few of
+/// them are outliers (`workers::stats::Summary::compare`).
+const PRIME: &[&str] = &["--case", "prime", "--repeats", "21"];
 const COUNT_RAW: &[&str] = &[
     "--case",
     "early",
@@ -164,15 +176,18 @@ macro_rules! killed {
 const DEADLOCK: &[&str] = &["--join-first", "--from", "1000000", "--to", "1100000"];
 
 /// Chapter 6's sweep of the check interval on the prime case, where every
-/// look is overhead; even the dearest setting is searched three times, the
-/// fewest repeats a verdict is drawn from (`render::verdict::MIN_REPEATS`).
+/// look is overhead. The two dearest settings (each search seconds long, the
+/// overhead tens of times the search) are searched five times, the fewest
+/// from which 99% confidence can be had, and then only if every search with
+/// the flag is slower than every one without; the cheaper ones, whose
+/// overhead is a few percent, 21 times, like [`PRIME`].
 const POLL_K1000: &[&str] = &[
     "--case",
     "prime",
     "--check-every",
     "1000",
     "--repeats",
-    "3",
+    "5",
     "--trials",
     "20",
 ];
@@ -182,7 +197,7 @@ const POLL_K10000: &[&str] = &[
     "--check-every",
     "10000",
     "--repeats",
-    "3",
+    "5",
     "--trials",
     "20",
 ];
@@ -192,7 +207,7 @@ const POLL_K100000: &[&str] = &[
     "--check-every",
     "100000",
     "--repeats",
-    "5",
+    "21",
     "--trials",
     "20",
 ];
@@ -202,7 +217,7 @@ const POLL_K1000000: &[&str] = &[
     "--check-every",
     "1000000",
     "--repeats",
-    "5",
+    "21",
     "--trials",
     "20",
 ];
@@ -213,15 +228,25 @@ const PUSH_K1000: &[&str] = &[
     "--check-every",
     "1000",
     "--repeats",
-    "5",
+    "11",
     "--trials",
     "20",
 ];
 
+/// Chapter 7's prime case at its own interval: its searches with the flag
+/// vary more than the others' (the supervisor thread shares the cores), and
+/// the overhead is near the smallest a verdict claims, so 41 of each.
+const MESSAGE: &[&str] = &["--case", "prime", "--repeats", "41"];
 /// Chapter 7's stop at chapters 4 and 5's interval: a look every 1000
 /// candidates, where a look at shared memory costs nothing.
-const MESSAGE_K1000: &[&str] =
-    &["--case", "prime", "--check-every", "1000", "--repeats", "7"];
+const MESSAGE_K1000: &[&str] = &[
+    "--case",
+    "prime",
+    "--check-every",
+    "1000",
+    "--repeats",
+    "11",
+];
 /// What sets stop latency: the mmap flag's latency trials alone (one
 /// search, the early case, then 100 raises of the flag), at a look every
 /// `$k` candidates with one worker per core. `05-latency-k$k.json`.
@@ -284,9 +309,11 @@ const SLOW: &[&str] = &[
 ];
 
 /// The fraud scan at each chapter's own interval, with no fraud planted (as
-/// for the prime, every look is overhead), timed as often as the prime:
-/// `fraud-NN-name.json` beside `NN-prime.json`.
-const FRAUD: &[&str] = &["--workload", "fraud", "--case", "prime", "--repeats", "7"];
+/// for the prime, every look is overhead): `fraud-NN-name.json` beside
+/// `NN-prime.json`. A scan takes milliseconds, where a short sleep of a
+/// worker weighs heavily, so it is timed 31 times, which costs a second.
+const FRAUD: &[&str] =
+    &["--workload", "fraud", "--case", "prime", "--repeats", "31"];
 
 /// What a student sees of the fraud scan: a pair planted early.
 const FRAUD_EARLY: &[&str] = &["--workload", "fraud", "--case", "early"];
@@ -327,7 +354,7 @@ pub const MEASUREMENTS: &[Measurement] = &[
     Measurement::of(
         "03-prime.json",
         "03-manager-flag",
-        &["--case", "prime", "--count", "2000"],
+        &["--case", "prime", "--count", "2000", "--repeats", "21"],
     ),
     Measurement::of(
         "03-prime-k1000.json",
@@ -338,7 +365,7 @@ pub const MEASUREMENTS: &[Measurement] = &[
             "--check-every",
             "1000",
             "--repeats",
-            "3",
+            "5",
             "--trials",
             "10",
         ],
@@ -377,8 +404,8 @@ pub const MEASUREMENTS: &[Measurement] = &[
         &["coordinate", "--local-workers", "2", "--run-id", "demo"],
     ),
     Measurement::of("07-default.txt", "07-message-stop", &[]),
-    Measurement::of("07-prime.txt", "07-message-stop", PRIME),
-    Measurement::of("07-prime.json", "07-message-stop", PRIME),
+    Measurement::of("07-prime.txt", "07-message-stop", MESSAGE),
+    Measurement::of("07-prime.json", "07-message-stop", MESSAGE),
     Measurement::of("07-prime-k1000.json", "07-message-stop", MESSAGE_K1000),
 ];
 

@@ -21,7 +21,8 @@ pub struct Plan {
     /// The check intervals polled, each with its number of timed searches.
     /// An interval whose looks alone would take many seconds per search at
     /// this distance is left out, and the dearest is searched once: the table
-    /// shows the overhead the look's cost predicts in its place.
+    /// shows the overhead the look's cost predicts in its place. The others
+    /// five times, the fewest from which a verdict can come at 99%.
     pub polls: &'static [(u64, u32)],
     /// Stop-latency trials per run: fewer at 10 ms, where each costs tens of
     /// milliseconds of round trips.
@@ -39,7 +40,7 @@ pub const RTT_PLANS: &[Plan] = &[
     Plan {
         file: "06-rtt-loopback.json",
         one_way_us: 0,
-        polls: &[(1_000, 1), (10_000, 3), (100_000, 3), (1_000_000, 3)],
+        polls: &[(1_000, 1), (10_000, 5), (100_000, 5), (1_000_000, 5)],
         trials: 20,
         coordinate_runs: 3,
         gets: 20_000,
@@ -47,7 +48,7 @@ pub const RTT_PLANS: &[Plan] = &[
     Plan {
         file: "06-rtt-0.2ms.json",
         one_way_us: 100,
-        polls: &[(10_000, 1), (100_000, 3), (1_000_000, 3)],
+        polls: &[(10_000, 1), (100_000, 5), (1_000_000, 5)],
         trials: 20,
         coordinate_runs: 3,
         gets: 5_000,
@@ -55,7 +56,7 @@ pub const RTT_PLANS: &[Plan] = &[
     Plan {
         file: "06-rtt-1ms.json",
         one_way_us: 500,
-        polls: &[(10_000, 1), (100_000, 3), (1_000_000, 3)],
+        polls: &[(10_000, 1), (100_000, 5), (1_000_000, 5)],
         trials: 20,
         coordinate_runs: 3,
         gets: 2_000,
@@ -63,7 +64,7 @@ pub const RTT_PLANS: &[Plan] = &[
     Plan {
         file: "06-rtt-10ms.json",
         one_way_us: 5_000,
-        polls: &[(100_000, 1), (1_000_000, 3)],
+        polls: &[(100_000, 1), (1_000_000, 5)],
         trials: 10,
         coordinate_runs: 3,
         gets: 200,

@@ -4,7 +4,7 @@
 //! of `cargo xtask measure` redraws them, and the book's checks redraw them to
 //! confirm the committed files are current.
 
-use crate::data::{Data, PyLeg, PyRedisLook, PyRow, Spread};
+use crate::data::{Data, PyLeg, PyRedisLook, PyRow, Summary};
 use crate::render::tables::{PYTHON_QUEUE, design_name};
 use anyhow::{Context, ensure};
 use plotters::element::DashedPathElement;
@@ -207,32 +207,24 @@ pub fn stop_latency(d: &Data) -> anyhow::Result<String> {
 /// to the slowest; no bars, whose length a log axis would make arbitrary.
 pub fn cost_per_look(d: &Data) -> anyhow::Result<String> {
     let py = &d.python.output.looks_ns;
-    let rust = |m: &crate::data::Measured<workers::flag::Report>| -> Spread {
-        (&m.output.check_ns).into()
-    };
-    let py_redis: Option<Spread> = match &py.redis {
-        PyRedisLook::Ran { summary } => Some(summary.into()),
+    fn rust(m: &crate::data::Measured<workers::flag::Report>) -> &Summary {
+        &m.output.check_ns
+    }
+    let py_redis: Option<&Summary> = match &py.redis {
+        PyRedisLook::Ran { summary } => Some(summary),
         PyRedisLook::NotRun { .. } => None,
     };
     // (what, Rust, Python where it was measured)
-    let rows: [(&str, Spread, Option<Spread>); 6] = [
+    let rows: [(&str, &Summary, Option<&Summary>); 6] = [
         (
             "own memory (floor)",
-            (&d.mmap.output.local_check_ns).into(),
-            Some((&py.floor).into()),
+            &d.mmap.output.local_check_ns,
+            Some(&py.floor),
         ),
-        (
-            "RawValue: shared memory",
-            rust(&d.raw),
-            Some((&py.rawvalue).into()),
-        ),
-        ("mmap: mapped file", rust(&d.mmap), Some((&py.mmap).into())),
+        ("RawValue: shared memory", rust(&d.raw), Some(&py.rawvalue)),
+        ("mmap: mapped file", rust(&d.mmap), Some(&py.mmap)),
         ("Redis, pushed", rust(&d.push), None),
-        (
-            "Manager: a round trip",
-            rust(&d.manager),
-            Some((&py.manager).into()),
-        ),
+        ("Manager: a round trip", rust(&d.manager), Some(&py.manager)),
         ("Redis, polled: a round trip", rust(d.redis()), py_redis),
     ];
     let all = || {

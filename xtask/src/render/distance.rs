@@ -41,7 +41,7 @@ fn model_pct(look_ns: f64, k: u64, candidate_ns: f64) -> f64 {
 
 /// "1.23 ms (1.10 ms – 1.41 ms)".
 fn spread(s: &Summary) -> String {
-    super::tables::with_spread(s.into(), human_ns)
+    super::tables::with_spread(s, human_ns)
 }
 
 /// "105 µs / 203 µs".
@@ -168,7 +168,7 @@ pub fn table(d: &Data) -> anyhow::Result<String> {
     t += &format!(
         "\nWhat the looks add to the prime case, at each of the chapter's intervals: \
          measured (the median search against the median search that never looks; \
-         \"within noise\" where their ranges overlap), and in brackets what a \
+         \"within noise\" where the two cannot be told apart), and in brackets what a \
          look's cost predicts, {BUDGET_PCT_TEXT}. A dash: not run at that distance, where \
          the looks alone would take minutes.\n\n",
     );
@@ -237,10 +237,7 @@ fn overhead(r: &Report) -> anyhow::Result<String> {
     let never = r.unchecked_ns.as_ref().ok_or_else(|| {
         anyhow::anyhow!("a polled run at a distance has no `unchecked_ns`")
     })?;
-    Ok(super::verdict::overhead(
-        (&r.parallel_ns).into(),
-        never.into(),
-    ))
+    Ok(super::verdict::overhead(&r.parallel_ns, never))
 }
 
 /// 100,000.

@@ -39,9 +39,9 @@ pub fn fraud(d: &Data) -> anyhow::Result<String> {
             t += &format!(
                 "| {name} | {work} | {} | {} | {} | {} | {} | {} / {} |\n",
                 r.check_every,
-                with_spread((&r.serial_ns).into(), human_ns),
-                with_spread((&r.parallel_ns).into(), human_ns),
-                verdict::speedup((&r.serial_ns).into(), (&r.parallel_ns).into()),
+                with_spread(&r.serial_ns, human_ns),
+                with_spread(&r.parallel_ns, human_ns),
+                verdict::speedup(&r.serial_ns, &r.parallel_ns),
                 overhead(m)?,
                 human_ns(r.stop_latency_ns.median),
                 human_ns(r.stop_latency_ns.p99),
@@ -60,7 +60,8 @@ pub fn fraud(d: &Data) -> anyhow::Result<String> {
          of them ({} MB, generated once in {}, before the workers start), no fraud \
          planted, {} pairs. In both, nothing is found: every look at the flag is \
          overhead. Times are medians of the searches timed, with min – max; a \
-         speedup or an overhead says \"within noise\" where the two ranges overlap.\n\n",
+         speedup or an overhead says \"within noise\" where the searches cannot be told \
+         apart.\n\n",
         mmap.workers,
         mmap.n,
         d.mmap.output.per_worker.last().map_or(0, |w| w.share.end),

@@ -3,10 +3,10 @@
 //! by the numbers.
 
 use super::tables::{count, credits, design_name, overhead};
-use super::verdict::{Verdict, compare};
-use crate::data::{Data, Measured, Spread, Stamp};
+use crate::data::{Data, Measured, Stamp, Summary};
 use workers::flag;
 use workers::report::human_ns;
+use workers::stats::Compared;
 
 /// "p50 / p99" of the time from a stop asked for to every worker stopped.
 fn latency(m: &Measured<flag::Report>) -> String {
@@ -29,13 +29,13 @@ fn look(m: &Measured<flag::Report>) -> f64 {
 }
 
 /// One look's samples, as a range.
-fn look_spread(m: &Measured<flag::Report>) -> Spread {
-    (&m.output.check_ns).into()
+fn look_spread(m: &Measured<flag::Report>) -> &Summary {
+    &m.output.check_ns
 }
 
 /// The stop-latency trials, as a range.
-fn stop_spread(m: &Measured<flag::Report>) -> Spread {
-    (&m.output.stop_latency_ns).into()
+fn stop_spread(m: &Measured<flag::Report>) -> &Summary {
+    &m.output.stop_latency_ns
 }
 
 /// Chapter 7: the stop as a message, beside the flags and beside what the
@@ -153,32 +153,32 @@ pub fn message_verdict(d: &Data) -> anyhow::Result<String> {
     );
     let c = d.raw_count.counted()?;
     let lost = count(c.expected.saturating_sub(c.racy));
-    // "Dearer" and "slower" only where every sample says so (the book's one
-    // rule, `verdict::compare`); overlapping ranges are noise.
-    let look_verdict = compare(look_spread(msg), look_spread(mmap));
-    let dearer_look = look_verdict == Verdict::Above;
+    // "Dearer" and "slower" only beyond noise (the book's one rule,
+    // `Summary::compare`).
+    let look_verdict = look_spread(msg).compare(look_spread(mmap));
+    let dearer_look = look_verdict == Compared::Higher;
     let (msg_stop, mmap_stop) = (
         msg.output.stop_latency_ns.median,
         mmap.output.stop_latency_ns.median,
     );
-    let stop_verdict = compare(stop_spread(msg), stop_spread(mmap));
-    let slower_stop = stop_verdict == Verdict::Above;
+    let stop_verdict = stop_spread(msg).compare(stop_spread(mmap));
+    let slower_stop = stop_verdict == Compared::Higher;
     let mut t = format!(
         "- **A look.** Into an inbox, {}: a system call that finds nothing. At a shared \
          byte, {}: a load. {}\n",
         human_ns(look(msg)),
         human_ns(look(mmap)),
         match look_verdict {
-            Verdict::Above => {
+            Compared::Higher => {
                 format!("The message is {} as dear.", times(look(msg) / look(mmap)))
             }
-            Verdict::Below => format!(
+            Compared::Lower => format!(
                 "The message is the cheaper, by {}.",
                 times(look(mmap) / look(msg))
             ),
-            Verdict::WithinNoise =>
-                "Their samples overlap: within noise.".to_string(),
-            Verdict::TooFewRepeats => "Too few samples to compare.".to_string(),
+            Compared::WithinNoise =>
+                "Their samples cannot tell them apart: within noise.".to_string(),
+            Compared::TooFew => "Too few samples to compare.".to_string(),
         }
     );
     t += &format!(
@@ -197,14 +197,14 @@ pub fn message_verdict(d: &Data) -> anyhow::Result<String> {
         latency(msg),
         latency(mmap),
         match stop_verdict {
-            Verdict::Above => format!(
-                "The message takes {} as long at the median, and every trial was \
-                 slower than every trial of the byte: it goes through the parent's \
-                 supervisor thread, which must be woken and given a core.",
+            Compared::Higher => format!(
+                "The message takes {} as long at the median, slower beyond noise: \
+                 it goes through the parent's supervisor thread, which must be \
+                 woken and given a core.",
                 times(msg_stop / mmap_stop)
             ),
-            _ => "The two sets of trials overlap: the hop through the supervisor \
-                  cost no more than the flag, within noise."
+            _ => "The two sets of trials cannot be told apart: the hop through the \
+                  supervisor cost no more than the flag, within noise."
                 .to_string(),
         }
     );
@@ -217,7 +217,7 @@ pub fn message_verdict(d: &Data) -> anyhow::Result<String> {
         .expect("two flags");
     let others = [msg, &d.push, &d.manager, d.redis()].map(look_spread);
     let shared_cheapest =
-        (others.iter()).all(|&o| compare(shared, o) == Verdict::Below);
+        (others.iter()).all(|o| shared.compare(o) == Compared::Lower);
     t += &if dearer_look && shared_cheapest {
         format!(
             "\nSo the cheapest coordination measured in this book is shared state: one \
@@ -258,15 +258,8 @@ mod tests {
         let cheapest =
             "the cheapest coordination measured in this book is shared state";
         // A message a thousand times dearer to look for, and slower to stop.
-        // Every sample scaled, so that the ranges lie apart.
-        let scaled =
-            |s: &workers::stats::Summary, by: f64| workers::stats::Summary {
-                median: s.median * by,
-                min: s.min * by,
-                max: s.max * by,
-                p99: s.p99 * by,
-                ..*s
-            };
+        // Every sample scaled, so that the two lie apart.
+        let scaled = |s: &workers::stats::Summary, by: f64| s.scaled(by);
         let m = &mut d.message.output;
         m.check_ns = scaled(&byte.check_ns, 1000.0);
         m.stop_latency_ns = scaled(&byte.stop_latency_ns, 20.0);
@@ -282,7 +275,8 @@ mod tests {
         assert!(v.contains("20x as long"), "{v}");
         // A message as cheap as the byte, and as fast.
         let m = &mut d.message.output;
-        (m.check_ns, m.stop_latency_ns) = (byte.check_ns, byte.stop_latency_ns);
+        (m.check_ns, m.stop_latency_ns) =
+            (byte.check_ns, byte.stop_latency_ns.clone());
         let v = message_verdict(&d).unwrap();
         assert!(!v.contains(cheapest), "{v}");
         assert!(v.contains("the design rule cost nothing here"), "{v}");

@@ -5,13 +5,14 @@
 //! can tell which machine and revision a number comes from.
 
 use crate::data::hpp::{Hpp, seconds, slower_pct};
-use crate::data::{Data, Measured, PyRedisLook, QueueRuns, Spread, Stamp};
+use crate::data::{Data, Measured, PyRedisLook, QueueRuns, Stamp, Summary};
 use crate::render::verdict;
 use anyhow::{Context, ensure};
 use poison_pill::{CompareReport, Compared, Shutdown};
 use work_queue::{Design, Report, Row, SweepReport};
 use workers::flag::{self, Counted};
 use workers::report::{human_ns, ratio};
+use workers::stats;
 
 /// The line under a table that says where its figures come from.
 fn stamp<T>(m: &Measured<T>) -> String {
@@ -205,22 +206,19 @@ fn ch1_stamps(d: &Data, read: &[Ch1]) -> String {
 /// A flag run's parallel search against its serial one, with the verdict
 /// of [`verdict::speedup`].
 fn flag_speedup(v: &flag::Report) -> String {
-    verdict::speedup((&v.serial_ns).into(), (&v.parallel_ns).into())
+    verdict::speedup(&v.serial_ns, &v.parallel_ns)
 }
 
 /// One of chapter 1's runs against serial, with the verdict.
 fn run_speedup(m: &Measured<Report>) -> String {
     let r = &m.output;
-    verdict::speedup((&r.serial_ns).into(), (&r.parallel_ns).into())
+    verdict::speedup(&r.serial_ns, &r.parallel_ns)
 }
 
 /// A flag's whole cost on the prime case, signed, with the verdict of
 /// [`verdict::overhead`]: "+30.8%", "+0.4% (within noise)".
 pub(super) fn overhead(m: &Measured<flag::Report>) -> anyhow::Result<String> {
-    Ok(verdict::overhead(
-        (&m.output.parallel_ns).into(),
-        m.unchecked_ns()?.into(),
-    ))
+    Ok(verdict::overhead(&m.output.parallel_ns, m.unchecked_ns()?))
 }
 
 /// A crossover of the sweep as a task cost, or "never".
@@ -249,7 +247,7 @@ fn per_design(d: &Data, figure: impl Fn(&QueueRuns) -> String) -> String {
 }
 
 /// A median with its spread: "6.66 µs (5.90 µs – 7.22 µs)".
-pub(super) fn with_spread(s: Spread, show: fn(f64) -> String) -> String {
+pub(super) fn with_spread(s: &Summary, show: fn(f64) -> String) -> String {
     format!("{} ({} – {})", show(s.median), show(s.min), show(s.max))
 }
 
@@ -359,24 +357,23 @@ pub fn queues(d: &Data) -> anyhow::Result<String> {
             let cells: Vec<String> = d.queues.iter().map(rust).collect();
             t += &format!("| {what} | {python} | {} |\n", cells.join(" | "));
         };
-    let ns = |s: Spread| with_spread(s, human_ns);
+    let ns = |s: &Summary| with_spread(s, human_ns);
     let tiny_what = format!("{} numbers from {}", count(tiny_n), number(tiny.0));
     row(
         format!("queue overhead per number, 1 per message ({tiny_what})"),
-        ns((&py.tiny.unbatched.overhead_per_task_ns).into()),
-        &|q| ns(q.tiny_1.overhead_per_task_ns()),
+        ns(&py.tiny.unbatched.overhead_per_task_ns),
+        &|q| ns(&q.tiny_1.overhead_per_task_ns()),
     );
     row(
         format!("the same, {batch} per message"),
-        ns((&py.tiny.batched.overhead_per_task_ns).into()),
-        &|q| ns(q.tiny_64.overhead_per_task_ns()),
+        ns(&py.tiny.batched.overhead_per_task_ns),
+        &|q| ns(&q.tiny_64.overhead_per_task_ns()),
     );
     let heavy_what = format!("{} numbers from {}", count(heavy_n), number(heavy.0));
     // The verdict from the serial and parallel rounds, then the spread.
     let py_times = |leg: &crate::data::PyLeg| {
-        let v =
-            verdict::speedup((&py.heavy.serial_ns).into(), (&leg.wall_ns).into());
-        let s: Spread = (&leg.speedup).into();
+        let v = verdict::speedup(&py.heavy.serial_ns, &leg.wall_ns);
+        let s = &leg.speedup;
         format!("{v}, {} – {}", ratio(s.min), ratio(s.max))
     };
     let rust_times = |m: &Measured<Report>| {
@@ -397,8 +394,8 @@ pub fn queues(d: &Data) -> anyhow::Result<String> {
     );
     row(
         format!("start-up: starting the {workers} workers, once"),
-        ns((&py.startup_ns).into()),
-        &|q| ns(q.startup_ns()),
+        ns(&py.startup_ns),
+        &|q| ns(&q.startup_ns()),
     );
     let repeats = shared(d, "rounds", |q| {
         (q.tiny_1.output.parallel_ns.n, q.tiny_1.file.as_str())
@@ -501,19 +498,13 @@ pub fn sweep(d: &Data) -> anyhow::Result<String> {
             };
             t += &format!(
                 " {} |",
-                verdict::speedup_short(
-                    (&py_row.serial_ns).into(),
-                    (&py_leg.wall_ns).into()
-                )
+                verdict::speedup_short(&py_row.serial_ns, &py_leg.wall_ns)
             );
             for r in &rows {
                 let leg = if batched { &r.batched } else { &r.unbatched };
                 t += &format!(
                     " {} |",
-                    verdict::speedup_short(
-                        (&r.serial_ns).into(),
-                        (&leg.wall_ns).into()
-                    )
+                    verdict::speedup_short(&r.serial_ns, &leg.wall_ns)
                 );
             }
             t += "\n";
@@ -534,7 +525,8 @@ pub fn sweep(d: &Data) -> anyhow::Result<String> {
     t += &format!(
         "\nSpeedup is serial time over parallel time ({workers} workers), medians of the \
          rounds; above 1x the queue paid off. A ~ marks a speedup within noise: the \
-         serial and the parallel rounds overlapped, so neither was faster. A task is one number checked serially \
+         serial and the parallel rounds could not be told apart (the book's rule, in \
+         *How we measure*), so neither was faster. A task is one number checked serially \
          (the serial median over the numbers): Rust's is the middle of the three \
          designs' sweeps, Python's its own.\n\n- {PYTHON_QUEUE}: {}\n",
         cross(py.crossover_unbatched_ns, py.crossover_batched_ns)
@@ -590,10 +582,7 @@ pub fn work_queue_claims(d: &Data) -> anyhow::Result<String> {
                     let r = &q.sweep.output.rows[mid];
                     format!(
                         "{} (tasks of {})",
-                        verdict::speedup(
-                            (&r.serial_ns).into(),
-                            (&r.unbatched.wall_ns).into()
-                        ),
+                        verdict::speedup(&r.serial_ns, &r.unbatched.wall_ns),
                         human_ns(r.task_ns)
                     )
                 })
@@ -622,17 +611,11 @@ pub fn work_queue_claims(d: &Data) -> anyhow::Result<String> {
                 number(sizes[heavy_at]),
                 per_design(d, |q| {
                     let r = &q.sweep.output.rows[heavy_at];
-                    verdict::speedup(
-                        (&r.serial_ns).into(),
-                        (&r.unbatched.wall_ns).into(),
-                    )
+                    verdict::speedup(&r.serial_ns, &r.unbatched.wall_ns)
                 }),
                 per_design(d, |q| {
                     let r = &q.sweep.output.rows[heavy_at];
-                    verdict::speedup(
-                        (&r.serial_ns).into(),
-                        (&r.batched.wall_ns).into(),
-                    )
+                    verdict::speedup(&r.serial_ns, &r.batched.wall_ns)
                 }),
             ),
         ),
@@ -836,13 +819,13 @@ pub fn local_flag_claims(d: &Data) -> anyhow::Result<String> {
     );
     t += &format!(
         "| RawValue is unsafe: races are possible. | Python documents RawValue reads and writes as potentially non-atomic. | A one-way flag read through an atomic cannot tear or be undefined behaviour; 04 and 05 differ only in the ordering named, measured {} against {}: {}. |\n",
-        with_spread((&raw.output.check_ns).into(), human_ns),
-        with_spread((&mmap.output.check_ns).into(), human_ns),
+        with_spread(&raw.output.check_ns, human_ns),
+        with_spread(&mmap.output.check_ns, human_ns),
         verdict::smaller(
             "RawValue's",
-            (&raw.output.check_ns).into(),
+            &raw.output.check_ns,
             "mmap's",
-            (&mmap.output.check_ns).into()
+            &mmap.output.check_ns
         ),
     );
     t += &format!("\n{}\n", credits(&[flag_run(raw), flag_run(mmap)]));
@@ -926,13 +909,13 @@ pub fn redis_claims(d: &Data) -> anyhow::Result<String> {
         "| Redis is the slowest of the four. | {} | A look at the manager's flag of \
          chapter 3 costs {}, against Redis's {}: {}. |\n",
         hpp_flag_order(h)?,
-        with_spread((&manager.check_ns).into(), human_ns),
-        with_spread((&poll_default.output.check_ns).into(), human_ns),
+        with_spread(&manager.check_ns, human_ns),
+        with_spread(&poll_default.output.check_ns, human_ns),
         verdict::smaller(
             "the manager",
-            (&manager.check_ns).into(),
+            &manager.check_ns,
             "Redis",
-            (&poll_default.output.check_ns).into()
+            &poll_default.output.check_ns
         ),
     );
     t += &format!(
@@ -1101,13 +1084,15 @@ pub fn tradeoffs(d: &Data) -> anyhow::Result<String> {
     t += &format!(
         "\nMeasured:\n\n{figures}\n{} workers, the prime case ({}), every flag at its chapter's default \
          interval. Times are medians; an overhead says \"within noise\" where the searches \
-         with and without looking overlap.\n\n",
+         with and without looking cannot be told apart (the book's rule, in *How we \
+         measure*).\n\n",
         mmap.output.workers, mmap.output.n
     );
     // Where the measurement and the text part ways, said from the numbers.
     t += "Against the text's ratings:\n\n";
-    let spread =
-        |m: &Measured<flag::Report>| -> Spread { (&m.output.check_ns).into() };
+    fn spread(m: &Measured<flag::Report>) -> &Summary {
+        &m.output.check_ns
+    }
     t += &format!(
         "- *mmap fastest, RawValue fast*: one look at mmap {}, at RawValue {}: {}.\n",
         with_spread(spread(mmap), human_ns),
@@ -1171,10 +1156,7 @@ pub fn rules(d: &Data) -> anyhow::Result<String> {
                 "{} workers that never looked at anything searched the prime in {}: {}.",
                 mmap.output.workers,
                 human_ns(never),
-                verdict::speedup(
-                    (&mmap.output.serial_ns).into(),
-                    mmap.unchecked_ns()?.into()
-                )
+                verdict::speedup(&mmap.output.serial_ns, mmap.unchecked_ns()?)
             ),
         ),
         (
@@ -1244,14 +1226,14 @@ pub fn python(d: &Data) -> anyhow::Result<String> {
     );
     // Python's figure and the ratio of the medians with its verdict, or
     // why there is none.
-    let mut row = |what: &str, rust: Spread, python: Result<Spread, &str>| {
+    let mut row = |what: &str, rust: &Summary, python: Result<&Summary, &str>| {
         let cell = match python {
             Ok(p) => {
-                let said = match verdict::compare(p, rust) {
-                    verdict::Verdict::Above => "Python slower".to_string(),
-                    verdict::Verdict::Below => "Python faster".to_string(),
-                    verdict::Verdict::WithinNoise => "within noise".to_string(),
-                    verdict::Verdict::TooFewRepeats => "too few repeats".to_string(),
+                let said = match p.compare(rust) {
+                    stats::Compared::Higher => "Python slower",
+                    stats::Compared::Lower => "Python faster",
+                    stats::Compared::WithinNoise => "within noise",
+                    stats::Compared::TooFew => "too few repeats",
                 };
                 format!(
                     "{} | {} ({said})",
@@ -1263,29 +1245,26 @@ pub fn python(d: &Data) -> anyhow::Result<String> {
         };
         t += &format!("| {what} | {} | {cell} |\n", with_spread(rust, human_ns));
     };
-    let look =
-        |m: &Measured<flag::Report>| -> Spread { (&m.output.check_ns).into() };
+    fn look(m: &Measured<flag::Report>) -> &Summary {
+        &m.output.check_ns
+    }
     row(
         "one look: a local variable (Python) / an atomic in own memory (Rust)",
-        (&mmap.output.local_check_ns).into(),
-        Ok((&looks.floor).into()),
+        &mmap.output.local_check_ns,
+        Ok(&looks.floor),
     );
-    row(
-        "one look: RawValue",
-        look(raw),
-        Ok((&looks.rawvalue).into()),
-    );
-    row("one look: mmap", look(mmap), Ok((&looks.mmap).into()));
+    row("one look: RawValue", look(raw), Ok(&looks.rawvalue));
+    row("one look: mmap", look(mmap), Ok(&looks.mmap));
     row(
         "one look: Manager.Value (a round trip)",
         look(manager),
-        Ok((&looks.manager).into()),
+        Ok(&looks.manager),
     );
     row(
         "one look: Redis GET (a round trip)",
         look(redis),
         match &looks.redis {
-            PyRedisLook::Ran { summary } => Ok(summary.into()),
+            PyRedisLook::Ran { summary } => Ok(summary),
             PyRedisLook::NotRun { not_run } => Err(not_run.as_str()),
         },
     );
@@ -1304,8 +1283,8 @@ pub fn python(d: &Data) -> anyhow::Result<String> {
         );
         row(
             &format!("a queue, {} per message: overhead per task", python.batch),
-            rust.overhead_per_task_ns(),
-            Ok((&python.overhead_per_task_ns).into()),
+            &rust.overhead_per_task_ns(),
+            Ok(&python.overhead_per_task_ns),
         );
     }
     t += &format!(
