@@ -18,10 +18,10 @@ pub const CONFIDENCE: f64 = 0.99;
 /// The smallest difference a verdict claims, as a share of the larger of
 /// the two medians (the larger, so that comparing a with b and b with a
 /// agree). The repeats of one run vary less than two runs do: on
-/// the book's machine, the median of the same prime search moved by up to
-/// 5% between two runs of `cargo xtask measure` (chapters 3 to 7, serial
-/// and parallel), so a smaller difference, however sure within one run,
-/// would not survive the next.
+/// the book's machine, the median of the same prime search without a flag
+/// (serial, or parallel and never looking; chapters 3 to 7) moved by up to
+/// 5% between runs of `cargo xtask measure`, so a smaller difference,
+/// however sure within one run, would not survive the next.
 pub const SMALLEST_EFFECT: f64 = 0.05;
 
 /// Summary of repeated measurements of one quantity.
