@@ -4,9 +4,8 @@
 
 use assert_cmd::cargo::cargo_bin;
 use std::path::Path;
-use std::time::Duration;
 use workers::search::{Case, candidates};
-use workers::testkit::{self as kit, Load, Target};
+use workers::testkit::{self as kit, Load};
 
 fn bin() -> &'static Path {
     cargo_bin!("04-rawvalue-flag")
@@ -120,37 +119,13 @@ fn help_offers_exactly_the_options_it_honours_each_default_once() {
 #[test]
 fn ctrl_c_mid_run_exits_130_and_leaves_nothing() {
     let _turn = kit::turn();
-    let run = kit::signal_mid_run(bin(), PREFIX, Target::Parent, "INT", &[]);
-    assert_eq!(run.code, Some(130), "{}", run.stderr);
-    assert!(run.errors().is_empty(), "{}", run.stderr);
-    assert!(
-        run.processes_left.is_empty() && run.names_left.is_empty(),
-        "{run:?}"
-    );
+    kit::check_ctrl_c_mid_run(bin(), PREFIX);
 }
 
 #[test]
 fn a_killed_worker_is_named_in_one_line_and_nothing_is_left() {
     let _turn = kit::turn();
-    let run = kit::signal_mid_run(
-        bin(),
-        PREFIX,
-        Target::Child(" worker ", 1),
-        "KILL",
-        &[],
-    );
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert_eq!(run.errors().len(), 1, "one error line: {}", run.stderr);
-    let name = format!("worker 1 (pid {})", run.victim);
-    assert!(
-        run.errors()[0].contains(&name) && run.stderr.contains("SIGKILL"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.processes_left.is_empty() && run.names_left.is_empty(),
-        "{run:?}"
-    );
+    kit::check_killed_worker(bin(), PREFIX);
 }
 
 #[test]
@@ -191,48 +166,13 @@ fn a_stopped_worker_is_named_killed_and_nothing_is_left() {
     let _turn = kit::turn();
     // Alive but silent: SIGSTOP closes nothing, so only the heartbeat's
     // absence gives it away, after --silence-ms.
-    let silence = ["--silence-ms", "1000"];
-    let run = kit::signal_mid_run(
-        bin(),
-        PREFIX,
-        Target::Child(" worker ", 1),
-        "STOP",
-        &silence,
-    );
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert_eq!(run.errors().len(), 1, "one error line: {}", run.stderr);
-    let error = run.errors()[0];
-    let name = format!("worker 1 (pid {}) was silent", run.victim);
-    assert!(
-        error.contains(&name) && error.contains("SIGSTOP"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.processes_left.is_empty() && run.names_left.is_empty(),
-        "{run:?}"
-    );
+    kit::check_stopped_worker(bin(), PREFIX);
 }
 
 #[test]
 fn ctrl_c_while_workers_start_exits_130_and_leaves_nothing() {
     let _turn = kit::turn();
-    // Early, mid-way and late in starting 64 workers: some have not yet
-    // learnt to leave Ctrl-C to the parent, some have not yet connected.
-    for ms in [5, 30, 120] {
-        let after = Duration::from_millis(ms);
-        let run = kit::ctrl_c_at_start(bin(), PREFIX, &["--workers", "64"], after);
-        assert_eq!(run.code, Some(130), "Ctrl-C after {ms} ms: {}", run.stderr);
-        assert!(
-            !run.stderr.contains("error"),
-            "Ctrl-C after {ms} ms: {}",
-            run.stderr
-        );
-        assert!(
-            run.processes_left.is_empty() && run.names_left.is_empty(),
-            "{run:?}"
-        );
-    }
+    kit::check_ctrl_c_during_start_up(bin(), PREFIX);
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use workers::ps;
 use workers::redis_server::RedisServer;
 use workers::search::{Case, candidates};
-use workers::testkit::{self as kit, Load, Target};
+use workers::testkit::{self as kit, Load};
 
 /// Runs `check` against a fresh server, then checks the run left no key.
 fn with_redis(check: impl FnOnce(&RedisServer)) {
@@ -104,41 +104,13 @@ fn a_normal_run_exits_0_and_leaves_no_process_and_no_key() {
 #[test]
 fn ctrl_c_mid_run_exits_130_and_leaves_nothing() {
     let _turn = kit::turn();
-    with_redis(|_| {
-        let run = kit::signal_mid_run(bin(), PREFIX, Target::Parent, "INT", &[]);
-        assert_eq!(run.code, Some(130), "{}", run.stderr);
-        assert!(run.errors().is_empty(), "{}", run.stderr);
-        assert!(
-            run.processes_left.is_empty() && run.names_left.is_empty(),
-            "{run:?}"
-        );
-    });
+    with_redis(|_| kit::check_ctrl_c_mid_run(bin(), PREFIX));
 }
 
 #[test]
 fn a_killed_worker_is_named_in_one_line_and_nothing_is_left() {
     let _turn = kit::turn();
-    with_redis(|_| {
-        let run = kit::signal_mid_run(
-            bin(),
-            PREFIX,
-            Target::Child(" worker ", 1),
-            "KILL",
-            &[],
-        );
-        assert_eq!(run.code, Some(1), "{}", run.stderr);
-        assert_eq!(run.errors().len(), 1, "one error line: {}", run.stderr);
-        let name = format!("worker 1 (pid {})", run.victim);
-        assert!(
-            run.errors()[0].contains(&name) && run.stderr.contains("SIGKILL"),
-            "{}",
-            run.stderr
-        );
-        assert!(
-            run.processes_left.is_empty() && run.names_left.is_empty(),
-            "{run:?}"
-        );
-    });
+    with_redis(|_| kit::check_killed_worker(bin(), PREFIX));
 }
 
 #[test]
@@ -810,55 +782,15 @@ const PREFIX: &str = "06-redis-flag";
 #[test]
 fn a_stopped_worker_is_named_killed_and_nothing_is_left() {
     let _turn = kit::turn();
-    with_redis(|_| {
-        // Alive but silent: SIGSTOP closes nothing, so only the heartbeat's
-        // absence gives it away, after --silence-ms.
-        let silence = ["--silence-ms", "1000"];
-        let run = kit::signal_mid_run(
-            bin(),
-            PREFIX,
-            Target::Child(" worker ", 1),
-            "STOP",
-            &silence,
-        );
-        assert_eq!(run.code, Some(1), "{}", run.stderr);
-        assert_eq!(run.errors().len(), 1, "one error line: {}", run.stderr);
-        let error = run.errors()[0];
-        let name = format!("worker 1 (pid {}) was silent", run.victim);
-        assert!(
-            error.contains(&name) && error.contains("SIGSTOP"),
-            "{}",
-            run.stderr
-        );
-        assert!(
-            run.processes_left.is_empty() && run.names_left.is_empty(),
-            "{run:?}"
-        );
-    });
+    // Alive but silent: SIGSTOP closes nothing, so only the heartbeat's
+    // absence gives it away, after --silence-ms.
+    with_redis(|_| kit::check_stopped_worker(bin(), PREFIX));
 }
 
 #[test]
 fn ctrl_c_while_workers_start_exits_130_and_leaves_nothing() {
     let _turn = kit::turn();
-    with_redis(|_| {
-        // Early, mid-way and late in starting 64 workers: some have not yet
-        // learnt to leave Ctrl-C to the parent, some have not yet connected.
-        for ms in [5, 30, 120] {
-            let after = Duration::from_millis(ms);
-            let run =
-                kit::ctrl_c_at_start(bin(), PREFIX, &["--workers", "64"], after);
-            assert_eq!(run.code, Some(130), "Ctrl-C after {ms} ms: {}", run.stderr);
-            assert!(
-                !run.stderr.contains("error"),
-                "Ctrl-C after {ms} ms: {}",
-                run.stderr
-            );
-            assert!(
-                run.processes_left.is_empty() && run.names_left.is_empty(),
-                "{run:?}"
-            );
-        }
-    });
+    with_redis(|_| kit::check_ctrl_c_during_start_up(bin(), PREFIX));
 }
 
 #[test]

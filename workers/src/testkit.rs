@@ -308,6 +308,11 @@ impl Faulted {
             .filter(|l| l.starts_with("error:"))
             .collect()
     }
+
+    /// No process of the run alive, and no name of it left.
+    pub fn left_nothing(&self) -> bool {
+        self.processes_left.is_empty() && self.names_left.is_empty()
+    }
 }
 
 /// Which process of a run a fault is done to.
@@ -364,6 +369,65 @@ pub fn ctrl_c_at_start(
         victim: pid,
         processes_left: ps::left_behind(&kids, Duration::from_secs(2)),
         names_left: leftovers(prefix, pid),
+    }
+}
+
+/// A flag chapter's Ctrl-C mid-run: exit 130, no error line, nothing left.
+pub fn check_ctrl_c_mid_run(bin: &Path, prefix: &str) {
+    let run = signal_mid_run(bin, prefix, Target::Parent, "INT", &[]);
+    assert_eq!(run.code, Some(130), "{}", run.stderr);
+    assert!(run.errors().is_empty(), "{}", run.stderr);
+    assert!(run.left_nothing(), "{run:?}");
+}
+
+/// A flag chapter's worker 1 killed mid-run: exit 1, one error line naming
+/// it and SIGKILL, nothing left.
+pub fn check_killed_worker(bin: &Path, prefix: &str) {
+    let run = signal_mid_run(bin, prefix, Target::Child(" worker ", 1), "KILL", &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.errors().len(), 1, "one error line: {}", run.stderr);
+    let name = format!("worker 1 (pid {})", run.victim);
+    assert!(
+        run.errors()[0].contains(&name) && run.stderr.contains("SIGKILL"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.left_nothing(), "{run:?}");
+}
+
+/// A flag chapter's worker 1 stopped mid-run (SIGSTOP, with a silence of
+/// 1 s): exit 1, one error line naming it silent and stopped, nothing left.
+pub fn check_stopped_worker(bin: &Path, prefix: &str) {
+    let silence = ["--silence-ms", "1000"];
+    let run =
+        signal_mid_run(bin, prefix, Target::Child(" worker ", 1), "STOP", &silence);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.errors().len(), 1, "one error line: {}", run.stderr);
+    let error = run.errors()[0];
+    let name = format!("worker 1 (pid {}) was silent", run.victim);
+    assert!(
+        error.contains(&name) && error.contains("SIGSTOP"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.left_nothing(), "{run:?}");
+}
+
+/// A flag chapter's Ctrl-C early, mid-way and late in starting 64 workers
+/// (5, 30 and 120 ms in: some have not yet learnt to leave Ctrl-C to the
+/// parent, some have not yet connected): exit 130 with no error, nothing
+/// left, each time.
+pub fn check_ctrl_c_during_start_up(bin: &Path, prefix: &str) {
+    for ms in [5, 30, 120] {
+        let after = Duration::from_millis(ms);
+        let run = ctrl_c_at_start(bin, prefix, &["--workers", "64"], after);
+        assert_eq!(run.code, Some(130), "Ctrl-C after {ms} ms: {}", run.stderr);
+        assert!(
+            !run.stderr.contains("error"),
+            "Ctrl-C after {ms} ms: {}",
+            run.stderr
+        );
+        assert!(run.left_nothing(), "{run:?}");
     }
 }
 
